@@ -1,0 +1,41 @@
+# oafetch — build, test and check targets. `make check` is what CI runs.
+GO        ?= go
+PKGS      ?= ./...
+TOOLS_DIR := $(CURDIR)/.tools
+LINT      := $(TOOLS_DIR)/golangci-lint
+
+.PHONY: all build test check fmt-check vet lint tidy-check race torture bench demo clean
+
+all: build
+
+build:
+	$(GO) build -o bin/oafetch ./cmd/oafetch
+
+## test: the whole suite with the race detector (what CI runs through `make check`).
+test:
+	$(GO) test -race -count=1 -shuffle=on -timeout 12m $(PKGS)
+
+check: fmt-check vet lint tidy-check test
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+$(LINT): tools/go.mod tools/go.sum
+	cd tools && $(GO) build -o $(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(LINT)
+	$(LINT) run $(PKGS)
+
+tidy-check:
+	@cp go.mod /tmp/oafetch-go.mod.bak; cp go.sum /tmp/oafetch-go.sum.bak 2>/dev/null || true
+	@$(GO) mod tidy
+	@if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum:"; git diff -- go.mod go.sum; cp /tmp/oafetch-go.mod.bak go.mod; cp /tmp/oafetch-go.sum.bak go.sum; exit 1; fi
+
+demo:
+	$(GO) run ./cmd/oafetch demo
+
+clean:
+	rm -rf bin $(TOOLS_DIR)

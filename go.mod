@@ -1,0 +1,3 @@
+module github.com/oafetch/oafetch
+
+go 1.26

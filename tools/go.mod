@@ -1,0 +1,3 @@
+module github.com/oafetch/oafetch/tools
+
+go 1.26
