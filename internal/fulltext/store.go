@@ -52,6 +52,9 @@ type JobStore interface {
 	// their attempts. Idempotent and safe to run in several processes at once.
 	Reconcile(ctx context.Context) ([]Recovery, error)
 
+	// LeaseLive reports whether l is the job's current, unexpired lease.
+	LeaseLive(ctx context.Context, l Lease) (bool, error)
+
 	// Requeue returns a terminal job to PLANNED (reason is recorded), bumping
 	// its epoch. Used by the reconciler for missing artifacts and by retry.
 	Requeue(ctx context.Context, jobID int64, reason string) error
