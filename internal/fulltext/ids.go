@@ -233,8 +233,9 @@ func parseURLID(s string) (WorkID, bool) {
 	case host == "ncbi.nlm.nih.gov" || host == "pmc.ncbi.nlm.nih.gov" || host == "europepmc.org":
 		for _, seg := range strings.Split(path, "/") {
 			if strings.HasPrefix(strings.ToUpper(seg), "PMC") {
-				id, err = parsePMC(s, seg)
-				return id, err == nil
+				if id, err := parsePMC(s, seg); err == nil {
+					return id, true
+				}
 			}
 		}
 		return WorkID{}, false

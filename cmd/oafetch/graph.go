@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/oafetch/oafetch/internal/cascade"
+	"github.com/oafetch/oafetch/internal/download"
+	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/hostpolicy"
+	"github.com/oafetch/oafetch/internal/landing"
+	"github.com/oafetch/oafetch/internal/source"
+	"github.com/oafetch/oafetch/internal/worker"
+)
+
+// runtime is the assembled graph of one fetching command.
+type runtime struct {
+	policy   *hostpolicy.Policy
+	api      *http.Client // API calls: follows redirects (credentials stay on their host)
+	fetch    *http.Client // full texts and landing pages: redirects by hand in download
+	sources  map[string]source.Source
+	download *download.Downloader
+	cascade  *cascade.Cascade
+}
+
+// buildRuntime assembles the HTTP stack, the sources, the downloader and the
+// cascade in one place, top to bottom:
+//
+//	dialer (private-address guard, connect-to) → transport (TLS, CA file)
+//	→ per-host policy (pacing, concurrency, Retry-After, retries, breaker, robots)
+//	→ User-Agent → clients → sources / downloader → cascade
+func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltext.ArtifactStore, log *slog.Logger) (*runtime, error) {
+	var cts []hostpolicy.ConnectTo
+	for _, s := range cfg.Net.ConnectTo {
+		ct, err := hostpolicy.ParseConnectTo(s)
+		if err != nil {
+			return nil, usagef("--connect-to: %w", err)
+		}
+		cts = append(cts, ct)
+	}
+	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts})
+	maxConc := 1
+	for _, h := range cfg.Hosts {
+		maxConc = max(maxConc, h.Concurrency)
+	}
+	tr, err := hostpolicy.NewTransport(hostpolicy.TransportConfig{
+		Dialer: dialer, CAFile: cfg.Net.CAFile, MaxIdleConnsPerHost: max(maxConc, 4),
+	})
+	if err != nil {
+		return nil, &ConfigError{Where: "net.ca_file", Err: err}
+	}
+	pcfg, err := policyConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	policy := hostpolicy.NewPolicy(pcfg)
+	ua := cfg.Net.UserAgent
+	if ua == "" {
+		ua = hostpolicy.DefaultUserAgent(version, cfg.Mailto)
+	}
+	rt := hostpolicy.UserAgent(policy.Wrap(tr), ua)
+	api := &http.Client{Transport: rt, CheckRedirect: apiRedirect, Timeout: 60 * time.Second}
+	fetch := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	deps := source.Deps{Client: api, Mailto: cfg.Mailto, UserAgent: ua, Formats: formats}
+	sources := map[string]source.Source{}
+	for _, name := range source.Names() {
+		if !cfg.SourceEnabled(name) {
+			continue
+		}
+		sc := cfg.Sources[name]
+		src, err := source.New(name, source.Config{Enabled: true, BaseURL: sc.BaseURL, APIKey: sc.APIKey}, deps)
+		if err != nil {
+			return nil, &ConfigError{Where: "sources." + name, Err: err}
+		}
+		sources[name] = src
+	}
+	dl := download.New(download.Config{MaxBodyBytes: cfg.Net.MaxBodyBytes}, fetch, arts)
+	tiers := make([]cascade.Tier, 0, len(cfg.Fallback.Tiers))
+	for _, t := range cfg.Fallback.Tiers {
+		tiers = append(tiers, cascade.Tier{Name: t.Name, Parallel: t.Parallel, Sources: t.Sources})
+	}
+	c := cascade.New(cascade.Config{
+		Tiers:         tiers,
+		TotalTimeout:  time.Duration(cfg.Fallback.TotalTimeoutMS) * time.Millisecond,
+		MaxAttempts:   cfg.Fallback.MaxAttempts,
+		MaxConcurrent: cfg.Fallback.MaxConcurrent,
+		Formats:       formats,
+		DryRun:        dryRun,
+	}, sources, dl, analyzePage, nil)
+	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
+}
+
+// apiRedirect follows up to 5 redirects and never carries credentials to
+// another host (CORE's download redirect is the known trap).
+func apiRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return fmt.Errorf("stopped after %d redirects", len(via))
+	}
+	if !strings.EqualFold(req.URL.Hostname(), via[0].URL.Hostname()) {
+		req.Header.Del("Authorization")
+		req.Header.Del("X-Api-Key")
+		q := req.URL.Query()
+		if q.Has("api_key") {
+			q.Del("api_key")
+			req.URL.RawQuery = q.Encode()
+		}
+	}
+	return nil
+}
+
+// policyConfig turns the [hosts] tables into the per-host policy.
+func policyConfig(cfg Config) (hostpolicy.PolicyConfig, error) {
+	pc := hostpolicy.PolicyConfig{Hosts: map[string]hostpolicy.HostConfig{}}
+	for host, h := range cfg.Hosts {
+		r, err := ParseRate(h.Rate)
+		if err != nil {
+			return pc, &ConfigError{Where: fmt.Sprintf("hosts.%q.rate", host), Err: err}
+		}
+		hc := hostpolicy.HostConfig{Rate: rate.Limit(r), Burst: 1, Concurrency: h.Concurrency}
+		if host == "default" {
+			pc.Default = hc
+			continue
+		}
+		pc.Hosts[host] = hc
+	}
+	return pc, nil
+}
+
+// analyzePage is the cascade's view of the landing package.
+func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Work) cascade.Page {
+	res := landing.Extract(pageURL, status, f.Header, f.Page, landing.Hint{
+		DOI: w.IDs.DOI, Title: w.Title, PMCID: w.IDs.PMCID, ArXiv: w.IDs.ArXiv,
+	})
+	p := cascade.Page{Refresh: res.Refresh}
+	for _, l := range res.Links {
+		p.Links = append(p.Links, fulltext.Candidate{URL: l.URL, Kind: l.Kind, Technique: l.Technique, Score: l.Score})
+	}
+	if res.Verdict != landing.VerdictArticle || len(p.Links) == 0 {
+		p.Code = res.Verdict.Code()
+		if res.Verdict != landing.VerdictArticle && res.Verdict != landing.VerdictFulltextHTML {
+			// A wall: its links lead to the same wall.
+			p.Links = nil
+			p.Refresh = ""
+		}
+	}
+	return p
+}
+
+// newPool builds the worker pool over the runtime.
+func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.ArtifactStore, rt *runtime, log *slog.Logger, obs worker.Observer) *worker.Pool {
+	host, _ := os.Hostname()
+	return worker.New(worker.Config{
+		Workers:     workers,
+		Owner:       fmt.Sprintf("%s:%d", host, os.Getpid()),
+		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
+		MaxAttempts: cfg.Jobs.MaxAttempts,
+		Logger:      log,
+	}, store, arts, rt.cascade, rt.download, obs)
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oafetch/oafetch/internal/cascade"
+	"github.com/oafetch/oafetch/internal/download"
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// pullOpts are the flags of pull, plan and work.
+type pullOpts struct {
+	store storeFlags
+	in    inputFlags
+	run   runFlags
+}
+
+func (a *app) pullCommand() *cobra.Command {
+	o := &pullOpts{}
+	cmd := &cobra.Command{
+		Use:   "pull [ID...] [--input FILE]...",
+		Short: "Plan the given works and fetch their full texts",
+		Long: "pull plans the given works in the job store (idempotently: known works are not planned again)\n" +
+			"and processes every pending job. Kill it at any moment; run it again to resume.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.pull(cmd, o, args, true, true)
+		},
+	}
+	a.addStoreFlags(cmd, &o.store)
+	addInputFlags(cmd, &o.in)
+	addRunFlags(cmd, &o.run)
+	return cmd
+}
+
+func (a *app) planCommand() *cobra.Command {
+	o := &pullOpts{}
+	cmd := &cobra.Command{
+		Use:   "plan [ID...] [--input FILE]...",
+		Short: "Enqueue works in the job store without fetching",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.pull(cmd, o, args, true, false)
+		},
+	}
+	a.addStoreFlags(cmd, &o.store)
+	addInputFlags(cmd, &o.in)
+	addRunFlags(cmd, &o.run)
+	return cmd
+}
+
+func (a *app) workCommand() *cobra.Command {
+	o := &pullOpts{}
+	cmd := &cobra.Command{
+		Use:   "work",
+		Short: "Claim and process planned jobs (many processes and machines may run it at once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.pull(cmd, o, args, false, true)
+		},
+	}
+	a.addStoreFlags(cmd, &o.store)
+	addRunFlags(cmd, &o.run)
+	return cmd
+}
+
+// pull plans (when plan) and processes (when work) jobs.
+func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bool) error {
+	ctx := cmd.Context()
+	if err := o.in.validate(); err != nil {
+		return err
+	}
+	log, err := a.logger(&o.store)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig(&o.store)
+	if err != nil {
+		return err
+	}
+	if err := applyRunFlags(cmd, &cfg, &o.run); err != nil {
+		return err
+	}
+	formats, _ := parseFormats(o.run.formats)
+	if plan && len(args) == 0 && len(o.in.inputs) == 0 && !o.in.query() && !work {
+		return usagef("plan: give identifiers, --input FILE, --openalex-filter or --topic")
+	}
+	out := cmd.OutOrStdout()
+	if o.run.dryRun {
+		return a.dryRun(ctx, cmd, o, args, cfg, formats)
+	}
+
+	store, err := a.openJobStore(ctx, &o.store, cfg)
+	if err != nil {
+		return err
+	}
+	arts, err := a.openArtifactStore(&o.store)
+	if err != nil {
+		return err
+	}
+	rt, err := buildRuntime(cfg, formats, false, arts, log)
+	if err != nil {
+		return err
+	}
+	if _, err := reconcile(ctx, store, arts, log); err != nil {
+		return err
+	}
+
+	var counts planCounts
+	if plan {
+		p := &planner{store: store, report: a.stderr, max: o.in.max}
+		if err := p.planArgs(ctx, args); err != nil {
+			return err
+		}
+		for _, in := range o.in.inputs {
+			if err := p.planFile(ctx, in, a.stdin); err != nil {
+				return err
+			}
+		}
+		if o.in.query() {
+			if err := a.planQuery(ctx, p, &o.in, rt, store, log); err != nil {
+				return err
+			}
+		}
+		if err := p.flush(ctx); err != nil {
+			return err
+		}
+		counts = p.counts
+		fmt.Fprintf(out, "planned %d works: %d new, %d already known, %d bad lines skipped\n",
+			counts.Read, counts.Created, counts.Existing, counts.Bad)
+	}
+	if !work {
+		return nil
+	}
+	start := time.Now()
+	prog := newProgress(a.stderr, store, log)
+	pool := newPool(cfg, o.run.workers, store, arts, rt, log, prog)
+	stopProgress := prog.start(ctx)
+	runErr := pool.Run(ctx, a.stop)
+	stopProgress()
+	st, err := store.Stats(context.WithoutCancel(ctx))
+	if err != nil {
+		return asStoreErr(fmt.Errorf("stats: %w", err))
+	}
+	fmt.Fprintf(out, "\nfinished in %s\n", time.Since(start).Round(time.Millisecond))
+	printStats(out, st)
+	if counts.Bad > 0 {
+		fmt.Fprintf(out, "\n%d input lines were not works (see the messages above)\n", counts.Bad)
+	}
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return runErr
+		}
+		var se *storeError
+		if !errors.As(runErr, &se) && !isStopped(runErr) {
+			runErr = asStoreErr(runErr)
+		}
+		return runErr
+	}
+	return nil
+}
+
+// dryRun resolves each given work through the cascade without fetching and
+// prints its candidates as JSON lines; the job store is not touched.
+func (a *app) dryRun(ctx context.Context, cmd *cobra.Command, o *pullOpts, args []string, cfg Config, formats []fulltext.Kind) error {
+	log, _ := a.logger(&o.store)
+	rt, err := buildRuntime(cfg, formats, true, nil, log)
+	if err != nil {
+		return err
+	}
+	collect := &collector{}
+	p := &planner{store: collect, report: a.stderr, max: o.in.max}
+	if err := p.planArgs(ctx, args); err != nil {
+		return err
+	}
+	for _, in := range o.in.inputs {
+		if err := p.planFile(ctx, in, a.stdin); err != nil {
+			return err
+		}
+	}
+	if err := p.flush(ctx); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetEscapeHTML(false)
+	for _, w := range collect.works {
+		res := rt.cascade.Run(ctx, fulltext.Lease{}, w, download.Hooks{})
+		if err := enc.Encode(struct {
+			WorkID     string               `json:"work_id"`
+			Candidates []fulltext.Candidate `json:"candidates"`
+			Code       fulltext.Code        `json:"code,omitempty"`
+		}{w.ID.String(), res.Candidates, dryCode(res)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dryCode(res cascadeResult) fulltext.Code {
+	if len(res.Candidates) > 0 {
+		return ""
+	}
+	return res.Code
+}
+
+func isStopped(err error) bool { return exitCode(err) == exitInterrupted }
+
+type cascadeResult = cascade.Result
+
+// collector is the plan sink of dry runs: it keeps the works in memory.
+type collector struct{ works []fulltext.Work }
+
+func (c *collector) Plan(_ context.Context, works []fulltext.Work) (fulltext.PlanResult, error) {
+	c.works = append(c.works, works...)
+	return fulltext.PlanResult{Created: len(works)}, nil
+}

@@ -1,0 +1,505 @@
+// Package cascade finds and fetches the full text of one work: it asks the
+// sources tier by tier, tries their candidates (following landing pages to
+// their full-text links), and stops at the first validated artifact,
+// cancelling every sibling still in flight.
+package cascade
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oafetch/oafetch/internal/download"
+	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/source"
+)
+
+// Tier is one step of the cascade: its sources run up to Parallel at once.
+type Tier struct {
+	Name     string
+	Parallel int
+	Sources  []string
+}
+
+// Config configures a Cascade.
+type Config struct {
+	Tiers []Tier
+	// TotalTimeout bounds one work. Defaults to 2m.
+	TotalTimeout time.Duration
+	// MaxAttempts bounds the candidates fetched for one work. Defaults to 20.
+	MaxAttempts int
+	// MaxConcurrent bounds the fetches in flight for one work. Defaults to 3.
+	MaxConcurrent int
+	// Formats are the accepted full-text kinds, preferred first. Defaults to
+	// pdf, xml, html.
+	Formats []fulltext.Kind
+	// MaxLandingDepth bounds landing page → page → link chains. Defaults to 2.
+	MaxLandingDepth int
+	// DryRun asks the sources and returns their candidates without fetching.
+	DryRun bool
+}
+
+// Fetcher fetches one candidate; *download.Downloader implements it.
+type Fetcher interface {
+	Fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, hooks download.Hooks) (*download.Fetched, error)
+}
+
+// PageAnalyzer turns a fetched HTML page into a verdict and links;
+// the landing package provides it.
+type PageAnalyzer func(pageURL string, status int, f *download.Fetched, w fulltext.Work) Page
+
+// Page is a landing page's analysis as the cascade needs it.
+type Page struct {
+	// Code is the verdict's code when the page is not an article page with
+	// links (blocked-*, no-pdf-link, ok-html for a full-text HTML page).
+	Code  fulltext.Code
+	Links []fulltext.Candidate
+	// Refresh is a meta-refresh or script redirect target.
+	Refresh string
+}
+
+// Cascade runs the tiers for one work at a time. Safe for concurrent use.
+type Cascade struct {
+	cfg     Config
+	sources map[string]source.Source
+	fetch   Fetcher
+	analyze PageAnalyzer
+	clock   fulltext.Clock
+}
+
+// New returns a Cascade over the named sources. Sources absent from the map
+// are skipped (disabled).
+func New(cfg Config, sources map[string]source.Source, f Fetcher, analyze PageAnalyzer, clock fulltext.Clock) *Cascade {
+	cfg.TotalTimeout = cmp.Or(cfg.TotalTimeout, 2*time.Minute)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 20)
+	cfg.MaxConcurrent = cmp.Or(cfg.MaxConcurrent, 3)
+	cfg.MaxLandingDepth = cmp.Or(cfg.MaxLandingDepth, 2)
+	if len(cfg.Formats) == 0 {
+		cfg.Formats = []fulltext.Kind{fulltext.KindPDF, fulltext.KindXML, fulltext.KindHTML}
+	}
+	if clock == nil {
+		clock = fulltext.SystemClock{}
+	}
+	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock}
+}
+
+// Result is the end of one cascade run.
+type Result struct {
+	// Work is the work with every identifier the sources taught us.
+	Work fulltext.Work
+	// Winner is the validated download (its Temp not yet committed) and the
+	// candidate it came from; nil when nothing was found.
+	Winner    *download.Fetched
+	Candidate fulltext.Candidate
+	// Code is the winner's ok-* code, or the best code of all attempts.
+	Code       fulltext.Code
+	RetryAfter time.Duration
+	Detail     string
+	Attempts   []fulltext.Attempt
+	// Candidates lists every candidate found (dry runs).
+	Candidates []fulltext.Candidate
+}
+
+// run is the state of one cascade run.
+type run struct {
+	c      *Cascade
+	lease  fulltext.Lease
+	hooks  download.Hooks
+	sem    chan struct{}
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	work       fulltext.Work
+	seen       map[string]bool
+	fetches    int
+	attempts   []fulltext.Attempt
+	best       fulltext.Code
+	bestDetail string
+	retryAfter time.Duration
+	winner     *download.Fetched
+	winCand    fulltext.Candidate
+	candidates []fulltext.Candidate
+	blockedHos map[string]bool
+}
+
+// Run walks the tiers for w. Hooks are passed to every download (the worker
+// records ledger steps in them); they may be called from several goroutines
+// but never concurrently for the same download.
+func (c *Cascade) Run(ctx context.Context, l fulltext.Lease, w fulltext.Work, hooks download.Hooks) Result {
+	ctx, cancelAll := context.WithTimeout(ctx, c.cfg.TotalTimeout)
+	defer cancelAll()
+	r := &run{
+		c: c, lease: l, hooks: hooks, work: w, cancel: cancelAll,
+		sem: make(chan struct{}, c.cfg.MaxConcurrent), seen: map[string]bool{}, blockedHos: map[string]bool{},
+	}
+	for _, tier := range c.orderTiers(w) {
+		if r.done() || ctx.Err() != nil {
+			break
+		}
+		r.runTier(ctx, tier)
+	}
+	return r.result(ctx)
+}
+
+func (r *run) result(ctx context.Context) Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := Result{Work: r.work, Attempts: r.attempts, Candidates: r.candidates, RetryAfter: r.retryAfter}
+	if r.winner != nil {
+		res.Winner, res.Candidate = r.winner, r.winCand
+		res.Code = okCode(r.winner.Kind)
+		return res
+	}
+	res.Code, res.Detail = r.best, r.bestDetail
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !res.Code.Retryable() {
+		res.Code, res.Detail = fulltext.CodeBudgetExhausted, fmt.Sprintf("total timeout %s reached", r.c.cfg.TotalTimeout)
+	}
+	if res.Code == "" {
+		res.Code = fulltext.CodeNoOALocation
+	}
+	if r.c.cfg.DryRun && len(r.candidates) > 0 {
+		res.Code = fulltext.CodeSkipNotApplicable
+		res.Detail = "dry run"
+	}
+	return res
+}
+
+func okCode(k fulltext.Kind) fulltext.Code {
+	switch k {
+	case fulltext.KindXML:
+		return fulltext.CodeOKXML
+	case fulltext.KindHTML:
+		return fulltext.CodeOKHTML
+	}
+	return fulltext.CodeOKPDF
+}
+
+func (r *run) done() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.winner != nil
+}
+
+// orderTiers puts, inside each tier, the sources a work's cohort favours
+// first: PMC and Europe PMC for works with a PMCID, arXiv for arXiv works.
+func (c *Cascade) orderTiers(w fulltext.Work) []Tier {
+	out := make([]Tier, 0, len(c.cfg.Tiers))
+	for _, t := range c.cfg.Tiers {
+		var first, rest []string
+		for _, name := range t.Sources {
+			switch {
+			case name == "arxiv" && w.IDs.ArXiv != "",
+				(name == "pmc" || name == "europepmc") && w.IDs.PMCID != "":
+				first = append(first, name)
+			default:
+				rest = append(rest, name)
+			}
+		}
+		t.Sources = append(first, rest...)
+		out = append(out, t)
+	}
+	return out
+}
+
+func (r *run) runTier(ctx context.Context, t Tier) {
+	tierCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	par := make(chan struct{}, max(t.Parallel, 1))
+	var wg sync.WaitGroup
+	for _, name := range t.Sources {
+		src, ok := r.c.sources[name]
+		if !ok {
+			continue
+		}
+		r.mu.Lock()
+		w := r.work
+		r.mu.Unlock()
+		if !src.Applicable(w) {
+			continue
+		}
+		select {
+		case par <- struct{}{}:
+		case <-tierCtx.Done():
+		}
+		if tierCtx.Err() != nil || r.done() {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-par }()
+			r.runSource(tierCtx, src, cancel)
+		}()
+	}
+	wg.Wait()
+}
+
+func (r *run) runSource(ctx context.Context, src source.Source, winTier context.CancelFunc) {
+	r.mu.Lock()
+	w := r.work
+	r.mu.Unlock()
+	start := r.c.clock.Now()
+	res, err := src.Lookup(ctx, w)
+	lookup := fulltext.Attempt{Source: src.Name(), Technique: "lookup", At: start, Duration: r.c.clock.Now().Sub(start)}
+	if err != nil {
+		if ctx.Err() != nil && r.done() {
+			return
+		}
+		lookup.Code = fulltext.CodeOf(err)
+		lookup.Detail = err.Error()
+		var fe *fulltext.Error
+		if errors.As(err, &fe) {
+			r.noteRetryAfter(fe.RetryAfter)
+		}
+		r.record(lookup)
+		return
+	}
+	r.mu.Lock()
+	r.work.IDs.Merge(res.IDs)
+	if r.work.Title == "" {
+		r.work.Title = res.Title
+	}
+	if r.work.Year == 0 {
+		r.work.Year = res.Year
+	}
+	r.mu.Unlock()
+	switch {
+	case len(res.Candidates) > 0:
+		lookup.Detail = fmt.Sprintf("%d candidates", len(res.Candidates))
+	case res.Closed:
+		lookup.Code = fulltext.CodeNoOALocation
+	default:
+		lookup.Code = fulltext.CodeNoPDFLink
+	}
+	parent := r.record(lookup)
+	for _, cand := range res.Candidates {
+		if ctx.Err() != nil || r.done() {
+			return
+		}
+		if r.tryCandidate(ctx, cand, parent, 0) {
+			winTier() // siblings in this tier stop; later tiers see done()
+			return
+		}
+	}
+}
+
+// tryCandidate fetches one candidate and, for a landing page, its links.
+// It reports whether a full text was won.
+func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent, depth int) bool {
+	key := canonicalURL(cand.URL)
+	r.mu.Lock()
+	if r.seen[key] {
+		r.mu.Unlock()
+		return false
+	}
+	r.seen[key] = true
+	r.candidates = append(r.candidates, cand)
+	if host := hostOf(cand.URL); r.blockedHos[host] && !cand.Landing {
+		r.mu.Unlock()
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
+			Code: fulltext.CodeSkipBreaker, Detail: "host served a wall earlier in this work", At: r.c.clock.Now()})
+		return false
+	}
+	if r.fetches >= r.c.cfg.MaxAttempts {
+		r.mu.Unlock()
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Parent: parent, Code: fulltext.CodeBudgetExhausted,
+			Detail: fmt.Sprintf("max attempts %d reached", r.c.cfg.MaxAttempts), At: r.c.clock.Now()})
+		return false
+	}
+	r.fetches++
+	r.mu.Unlock()
+	if r.c.cfg.DryRun {
+		return false
+	}
+	if !cand.Landing && !r.c.accepts(cand.Kind) {
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Parent: parent, Kind: cand.Kind,
+			Code: fulltext.CodeSkipNotApplicable, Detail: "format not requested", At: r.c.clock.Now()})
+		return false
+	}
+
+	select {
+	case r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	start := r.c.clock.Now()
+	f, err := r.c.fetch.Fetch(ctx, r.lease, cand, r.hooks)
+	<-r.sem
+	att := fulltext.Attempt{
+		Source: cand.Source, URL: cand.URL, Host: hostOf(cand.URL), Technique: cand.Technique, Kind: cand.Kind,
+		Parent: parent, At: start, Duration: r.c.clock.Now().Sub(start),
+	}
+	if f != nil {
+		att.HTTPStatus, att.Hops, att.Bytes = f.Status, f.Hops, f.Bytes
+	}
+	if err != nil {
+		if ctx.Err() != nil && r.done() {
+			return false // a sibling won; this one was cancelled
+		}
+		att.Code, att.Detail = fulltext.CodeOf(err), err.Error()
+		var fe *fulltext.Error
+		if errors.As(err, &fe) {
+			r.noteRetryAfter(fe.RetryAfter)
+		}
+		r.record(att)
+		return false
+	}
+	if f.Temp != nil {
+		if !r.c.accepts(f.Kind) {
+			_ = f.Temp.Abort()
+			att.Code, att.Detail = fulltext.CodeWrongType, fmt.Sprintf("got %s, not requested", f.Kind)
+			r.record(att)
+			return false
+		}
+		att.Code, att.Kind = okCode(f.Kind), f.Kind
+		return r.win(att, cand, f)
+	}
+	// An HTML page: analyse it as a landing page.
+	page := r.c.analyze(f.FinalURL, f.Status, f, r.workSnapshot())
+	att.Kind = fulltext.KindHTML
+	if page.Code == fulltext.CodeOKHTML && r.c.accepts(fulltext.KindHTML) && !r.c.prefersFile(page) {
+		// The page is the full text; the worker stores f.Page.
+		f.Kind, att.Code = fulltext.KindHTML, fulltext.CodeOKHTML
+		return r.win(att, cand, f)
+	}
+	if page.Code != "" && page.Code != fulltext.CodeOKHTML && len(page.Links) == 0 && page.Refresh == "" {
+		att.Code = page.Code
+		if att.Code.Outcome() == fulltext.OutcomeBlocked {
+			r.mu.Lock()
+			r.blockedHos[hostOf(f.FinalURL)] = true
+			r.mu.Unlock()
+		}
+		r.record(att)
+		return false
+	}
+	att.Code = fulltext.CodeNoPDFLink
+	att.Detail = fmt.Sprintf("landing page: %d links", len(page.Links))
+	seq := r.record(att)
+	if depth >= r.c.cfg.MaxLandingDepth {
+		return false
+	}
+	links := page.Links
+	if page.Refresh != "" {
+		links = append([]fulltext.Candidate{{URL: page.Refresh, Kind: cand.Kind, Source: cand.Source, Technique: "refresh", Landing: true}}, links...)
+	}
+	for _, l := range links {
+		if ctx.Err() != nil || r.done() {
+			return false
+		}
+		l.Source = cand.Source
+		l.Referer = f.FinalURL
+		if r.tryCandidate(ctx, l, seq, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) workSnapshot() fulltext.Work {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.work
+}
+
+// prefersFile reports whether a full-text HTML page also links a file of a
+// kind ranked above HTML in Formats, which is then tried first.
+func (c *Cascade) prefersFile(p Page) bool {
+	for _, l := range p.Links {
+		for _, f := range c.cfg.Formats {
+			if f == fulltext.KindHTML {
+				break
+			}
+			if f == l.Kind {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (c *Cascade) accepts(k fulltext.Kind) bool {
+	if k == "" {
+		return true
+	}
+	for _, f := range c.cfg.Formats {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// win keeps f if no other candidate won first; a late winner is aborted.
+func (r *run) win(att fulltext.Attempt, cand fulltext.Candidate, f *download.Fetched) bool {
+	r.mu.Lock()
+	if r.winner != nil {
+		r.mu.Unlock()
+		_ = f.Temp.Abort()
+		return false
+	}
+	r.winner, r.winCand = f, cand
+	att.Seq = len(r.attempts) + 1
+	r.attempts = append(r.attempts, att)
+	r.mu.Unlock()
+	return true
+}
+
+// record appends an attempt, folds its code into the best code, and returns
+// its sequence number.
+func (r *run) record(a fulltext.Attempt) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a.Seq = len(r.attempts) + 1
+	if a.At.IsZero() {
+		a.At = r.c.clock.Now()
+	}
+	r.attempts = append(r.attempts, a)
+	if a.Code != "" && a.Code.Better(r.best) {
+		r.best, r.bestDetail = a.Code, a.Detail
+	}
+	return a.Seq
+}
+
+func (r *run) noteRetryAfter(d time.Duration) {
+	r.mu.Lock()
+	r.retryAfter = max(r.retryAfter, d)
+	r.mu.Unlock()
+}
+
+// canonicalURL is the de-duplication key of a candidate: scheme and host
+// lower-cased, default ports and fragments dropped. Paths keep their case
+// and escaping (a DOI's %2F must survive).
+func canonicalURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return raw
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	u.Host = host
+	if port != "" {
+		u.Host = host + ":" + port
+	}
+	u.Fragment = ""
+	if u.Scheme == "http" {
+		u.Scheme = "https" // the same document over either scheme
+	}
+	return u.String()
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}

@@ -1,0 +1,196 @@
+// Package worker claims jobs from the job store and carries each through
+// the cascade, the download and the finalize, renewing its lease while it
+// works. The single switch from an attempt's outcome code to the job's next
+// state lives here (decide.go).
+package worker
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/oafetch/oafetch/internal/cascade"
+	"github.com/oafetch/oafetch/internal/download"
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// Config configures a Pool.
+type Config struct {
+	// Workers is the number of jobs processed at once. Defaults to 4.
+	Workers int
+	// Owner names this process in leases. Defaults to "worker".
+	Owner string
+	// LeaseTTL is the lease length; leases are renewed every LeaseTTL/3.
+	// Defaults to 60s.
+	LeaseTTL time.Duration
+	// MaxAttempts ends a job in FAILED after this many claims. Defaults to 5.
+	MaxAttempts int
+	// RetryBase is the first retry delay; later ones double, with jitter,
+	// up to RetryMax. Defaults to 2s and 10m.
+	RetryBase, RetryMax time.Duration
+	// Idle is how long to wait before claiming again when nothing is
+	// claimable but jobs are still pending (leased elsewhere or not before a
+	// retry time). Defaults to 250ms.
+	Idle time.Duration
+	// Grace is how long in-flight jobs may run after Stop before they are
+	// cancelled and released. Defaults to 5s.
+	Grace time.Duration
+	// Follow keeps the pool claiming after the store drained (a daemon).
+	Follow bool
+	Clock  fulltext.Clock
+	Logger *slog.Logger
+}
+
+// Committer stores a winning download; *download.Downloader implements it.
+type Committer interface {
+	Commit(ctx context.Context, f *download.Fetched, id fulltext.WorkID) (fulltext.Artifact, error)
+}
+
+// Observer receives job events (telemetry). Methods are called from worker
+// goroutines and must not block.
+type Observer interface {
+	JobFinished(j fulltext.Job, f fulltext.Finish, attempts []fulltext.Attempt)
+}
+
+// Pool is a set of workers sharing one job store.
+type Pool struct {
+	cfg       Config
+	store     fulltext.JobStore
+	artifacts fulltext.ArtifactStore
+	cascade   *cascade.Cascade
+	commit    Committer
+	observer  Observer
+	log       *slog.Logger
+}
+
+// New returns a Pool. observer may be nil.
+func New(cfg Config, store fulltext.JobStore, artifacts fulltext.ArtifactStore, c *cascade.Cascade, commit Committer, observer Observer) *Pool {
+	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.Owner = cmp.Or(cfg.Owner, "worker")
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, 60*time.Second)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, 2*time.Second)
+	cfg.RetryMax = cmp.Or(cfg.RetryMax, 10*time.Minute)
+	cfg.Idle = cmp.Or(cfg.Idle, 250*time.Millisecond)
+	cfg.Grace = cmp.Or(cfg.Grace, 5*time.Second)
+	if cfg.Clock == nil {
+		cfg.Clock = fulltext.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pool{cfg: cfg, store: store, artifacts: artifacts, cascade: c, commit: commit, observer: observer, log: cfg.Logger}
+}
+
+// ErrStopped is returned by Run when stop was requested before the store
+// drained; state is saved and a later run resumes.
+var ErrStopped = errors.New("stopped before all jobs finished")
+
+// Run claims and processes jobs until no job is pending (unless Follow),
+// or until stop is cancelled: then no new job is claimed, in-flight jobs get
+// Grace to finish and are released otherwise, and Run returns ErrStopped.
+// ctx cancellation aborts everything at once (jobs are released).
+// Store failures end the run with an error wrapping the store's.
+func (p *Pool) Run(ctx context.Context, stop context.Context) error {
+	workCtx, cancelWork := context.WithCancel(ctx)
+	defer cancelWork()
+	go func() {
+		select {
+		case <-stop.Done():
+			t := time.NewTimer(p.cfg.Grace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancelWork()
+			case <-workCtx.Done():
+			}
+		case <-workCtx.Done():
+		}
+	}()
+
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	fail := func(err error) {
+		errOnce.Do(func() { firstErr = err; cancelWork() })
+	}
+	for i := range p.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.loop(workCtx, stop, fmt.Sprintf("%s/%d", p.cfg.Owner, i)); err != nil {
+				fail(err)
+			}
+		}()
+	}
+	wg.Wait()
+	switch {
+	case firstErr != nil:
+		return firstErr
+	case stop.Err() != nil || ctx.Err() != nil:
+		return ErrStopped
+	}
+	return nil
+}
+
+// loop is one worker: claim, process, repeat.
+func (p *Pool) loop(ctx, stop context.Context, owner string) error {
+	for {
+		if stop.Err() != nil || ctx.Err() != nil {
+			return nil
+		}
+		jobs, err := p.store.Claim(ctx, owner, 1, p.cfg.LeaseTTL)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("claim: %w", err)
+		}
+		if len(jobs) == 0 {
+			pending, err := p.pending(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if !pending && !p.cfg.Follow {
+				return nil
+			}
+			t := time.NewTimer(p.cfg.Idle)
+			select {
+			case <-t.C:
+			case <-stop.Done():
+			case <-ctx.Done():
+			}
+			t.Stop()
+			continue
+		}
+		for _, j := range jobs {
+			if err := p.process(ctx, j); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// pending reports whether some job is not terminal yet (leased elsewhere,
+// or waiting for its retry time).
+func (p *Pool) pending(ctx context.Context) (bool, error) {
+	st, err := p.store.Stats(ctx)
+	if err != nil {
+		return false, fmt.Errorf("stats: %w", err)
+	}
+	for s, n := range st.ByState {
+		if n > 0 && !s.Terminal() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
