@@ -3,8 +3,18 @@ module github.com/oafetch/oafetch
 go 1.26
 
 require (
+	github.com/dustin/go-humanize v1.1.0
+	github.com/google/uuid v1.6.0
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/mattn/go-isatty v0.0.24
+	github.com/ncruces/go-strftime v1.1.0
 	github.com/pelletier/go-toml/v2 v2.4.3 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec
 	github.com/spf13/cobra v1.10.2 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
+	golang.org/x/sys v0.49.0
+	modernc.org/libc v1.80.1
+	modernc.org/mathutil v1.7.1
+	modernc.org/memory v1.12.1
+	modernc.org/sqlite v1.62.0
 )

@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// Step writes one ledger row and, when s.To is set, moves the job to s.To,
+// in one transaction. s.To must be a leased state the machine allows from
+// the current one (terminal states are reached through Finish), and a
+// completed FINALIZE is written only by Finish; otherwise the error wraps
+// ErrBadTransition and nothing is written. ErrLeaseLost when l is not the
+// job's current lease.
+func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) error {
+	if err := checkStep(st); err != nil {
+		return fmt.Errorf("sqlite: step %v: %w", l, err)
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, _, err := fence(ctx, tx, l)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if st.To != "" {
+			if !st.To.Leased() || !fulltext.CanTransition(cur, st.To) {
+				return fmt.Errorf("%s → %s: %w", cur, st.To, fulltext.ErrBadTransition)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, updated_at = ? WHERE id = ? AND epoch = ?`,
+				st.To, now, l.JobID, l.Epoch); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO ledger (job_id, epoch, op, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)`,
+			l.JobID, l.Epoch, st.Op, st.Status, st.Detail, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: step %v: %w", l, err)
+	}
+	return nil
+}
+
+func checkStep(st fulltext.Step) error {
+	switch st.Op {
+	case fulltext.OpHead, fulltext.OpStream, fulltext.OpFinalize, fulltext.OpIndex, fulltext.OpDedupe:
+	default:
+		return fmt.Errorf("unknown ledger op %q", st.Op)
+	}
+	switch st.Status {
+	case fulltext.OpStarted, fulltext.OpCompleted, fulltext.OpFailed:
+	default:
+		return fmt.Errorf("unknown ledger status %q", st.Status)
+	}
+	if st.Op == fulltext.OpFinalize && st.Status == fulltext.OpCompleted {
+		return fmt.Errorf("a completed FINALIZE is written by Finish: %w", fulltext.ErrBadTransition)
+	}
+	return nil
+}
+
+// Finish ends the attempt with f in one transaction. f.State must be one of
+// FINALIZED, DEDUPED, FAILED, SKIPPED_DUPLICATE or PLANNED and allowed from
+// the job's state, else the error wraps ErrBadTransition. FINALIZED and
+// DEDUPED write the job's one live completed FINALIZE ledger row. PLANNED
+// keeps the attempt count and makes the job due at f.NotBefore (now when
+// zero); a job that has used all its attempts becomes FAILED instead,
+// keeping f's outcome and code so that a retry by code finds it.
+// ErrLeaseLost when l is not the job's current lease.
+func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish) error {
+	switch f.State {
+	case fulltext.StateFinalized, fulltext.StateDeduped, fulltext.StateFailed,
+		fulltext.StateSkippedDuplicate, fulltext.StatePlanned:
+	default:
+		return fmt.Errorf("sqlite: finish %v: finish in %q: %w", l, f.State, fulltext.ErrBadTransition)
+	}
+	result, err := encodeResult(f.Result)
+	if err != nil {
+		return fmt.Errorf("sqlite: finish %v: %w", l, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		cur, attempts, err := fence(ctx, tx, l)
+		if err != nil {
+			return err
+		}
+		if !fulltext.CanTransition(cur, f.State) {
+			return fmt.Errorf("%s → %s: %w", cur, f.State, fulltext.ErrBadTransition)
+		}
+		now := s.now()
+		state, detail := f.State, f.Detail
+		var notBefore sql.NullInt64 // NULL keeps the column
+		if state == fulltext.StatePlanned {
+			notBefore = sql.NullInt64{Int64: max(nanos(f.NotBefore), now), Valid: true}
+			if attempts >= s.maxAttempts {
+				state = fulltext.StateFailed
+				detail = strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, lease_until = 0,
+				not_before = coalesce(?, not_before),
+				outcome = ?, code = ?, detail = ?, result = ?, updated_at = ?
+				WHERE id = ? AND epoch = ?`,
+			state, notBefore, f.Outcome, f.Code, detail, result, now, l.JobID, l.Epoch); err != nil {
+			return err
+		}
+		if state == fulltext.StateFinalized || state == fulltext.StateDeduped {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (job_id, epoch, op, status, detail, at)
+					VALUES (?, ?, 'FINALIZE', 'completed', ?, ?)`, l.JobID, l.Epoch, string(state), now); err != nil {
+				return fmt.Errorf("finalize ledger row: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: finish %v: %w", l, err)
+	}
+	return nil
+}
+
+// AddAttempts records the attempts of the claim l, stamping each with the
+// lease's job id and epoch. It needs only l's epoch to be current, so it may
+// follow Finish; after a later claim it returns ErrLeaseLost and writes
+// nothing.
+func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fulltext.Attempt) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ? AND epoch = ?`, l.JobID, l.Epoch).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fulltext.ErrLeaseLost
+		}
+		if err != nil || len(attempts) == 0 {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
+			kind, http_status, bytes, duration_ns, code, detail, hops, parent, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, a := range attempts {
+			var hops sql.NullString
+			if len(a.Hops) > 0 {
+				b, err := json.Marshal(a.Hops)
+				if err != nil {
+					return err
+				}
+				hops = sql.NullString{String: string(b), Valid: true}
+			}
+			if _, err := stmt.ExecContext(ctx, l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
+				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: add attempts %v: %w", l, err)
+	}
+	return nil
+}
