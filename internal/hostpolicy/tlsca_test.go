@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -83,8 +85,19 @@ func (ca *testCA) issue(t *testing.T, names ...string) tls.Certificate {
 // for names issued by ca; it returns the server and its port.
 func newTLSServer(t *testing.T, ca *testCA, h http.Handler, names ...string) (*httptest.Server, string) {
 	t.Helper()
+	return newTLSServerWith(t, ca, h, nil, names...)
+}
+
+// newTLSServerWith is newTLSServer with a hook run on the server before it
+// starts.
+func newTLSServerWith(t *testing.T, ca *testCA, h http.Handler, before func(*httptest.Server), names ...string) (*httptest.Server, string) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.issue(t, names...)}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if before != nil {
+		before(srv)
+	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
