@@ -209,3 +209,23 @@ func TestDialerErrors(t *testing.T) {
 		t.Error("tcp6 to an IPv4 literal: want error")
 	}
 }
+
+func TestDialerGuardsEveryRedirectHop(t *testing.T) {
+	t.Parallel()
+	s := setupDial(t)
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+	}))
+	t.Cleanup(redirector.Close)
+	_, rport, _ := net.SplitHostPort(redirector.Listener.Addr().String())
+	ct, err := ParseConnectTo("publisher.example:80:127.0.0.1:" + rport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.client(DialerConfig{ConnectTo: []ConnectTo{ct}})
+	_, err = c.Get("http://publisher.example/article/1")
+	var be *BlockedError
+	if !errors.As(err, &be) || be.IP.String() != "169.254.169.254" {
+		t.Fatalf("redirect to the metadata address: %v, want *BlockedError for 169.254.169.254", err)
+	}
+}
