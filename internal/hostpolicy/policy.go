@@ -1,0 +1,509 @@
+package hostpolicy
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// HostConfig is the politeness budget of one host.
+type HostConfig struct {
+	// Rate is the sustained request rate. Zero means "use the default";
+	// rate.Inf means unpaced.
+	Rate rate.Limit
+	// Burst is how many requests may go at once after a quiet spell.
+	Burst int
+	// Concurrency is the ceiling of requests in flight; the adaptive limit
+	// moves below it and never above.
+	Concurrency int
+}
+
+// DefaultHosts returns the built-in budgets of the APIs whose limits are
+// documented (DESIGN.md §8). A fresh map on each call.
+func DefaultHosts() map[string]HostConfig {
+	return map[string]HostConfig{
+		"api.openalex.org":          {Rate: 10, Burst: 1, Concurrency: 4},
+		"api.crossref.org":          {Rate: 10, Burst: 1, Concurrency: 3},
+		"eutils.ncbi.nlm.nih.gov":   {Rate: 3, Burst: 1, Concurrency: 1},
+		"export.arxiv.org":          {Rate: rate.Every(3 * time.Second), Burst: 1, Concurrency: 1},
+		"web.archive.org":           {Rate: 0.4, Burst: 1, Concurrency: 1},
+		"api.semanticscholar.org":   {Rate: 1, Burst: 1, Concurrency: 1},
+		"api.unpaywall.org":         {Rate: 1, Burst: 1, Concurrency: 1},
+		"www.ebi.ac.uk":             {Rate: 5, Burst: 1, Concurrency: 2},
+		"www.ncbi.nlm.nih.gov":      {Rate: 3, Burst: 1, Concurrency: 1},
+		"api.core.ac.uk":            {Rate: 1, Burst: 1, Concurrency: 1},
+		"archive.org":               {Rate: 0.4, Burst: 1, Concurrency: 1},
+		"timetravel.mementoweb.org": {Rate: 0.4, Burst: 1, Concurrency: 1},
+	}
+}
+
+// Observer is told about politeness decisions, for metrics and logs. Its
+// methods are called synchronously from request goroutines and must be
+// fast and safe for concurrent use.
+type Observer interface {
+	// Wait reports a delay imposed on a request by pacing or Retry-After.
+	Wait(host string, d time.Duration)
+	// Retry reports a retry after a response status (0 for a transport
+	// error).
+	Retry(host string, status int)
+	// Breaker reports a breaker state change.
+	Breaker(host string, state BreakerState)
+}
+
+// PolicyConfig configures NewPolicy.
+type PolicyConfig struct {
+	// Default applies to hosts without their own entry. Defaults to 1/s,
+	// burst 1, concurrency 1; zero fields of per-host entries are filled
+	// from it.
+	Default HostConfig
+	// Hosts overrides per host (lower-case name, with ":port" only for a
+	// non-default port). Entries are merged over DefaultHosts().
+	Hosts map[string]HostConfig
+	// RetryAfterCap is the longest Retry-After waited for in line; beyond
+	// it the host is paused and its requests fail fast with rate-limited
+	// carrying the RetryAfter. Defaults to 5m.
+	RetryAfterCap time.Duration
+	// MaxRetries is the number of retries after the first try, for
+	// GET/HEAD only. Defaults to 3; negative means none.
+	MaxRetries int
+	// BackoffBase and BackoffMax shape the exponential backoff between
+	// retries. Default to 500ms and 30s.
+	BackoffBase, BackoffMax time.Duration
+	// BreakerThreshold is the number of consecutive failures (transport
+	// errors, 5xx) that open a host's breaker. Defaults to 5.
+	BreakerThreshold int
+	// BreakerCooldown is how long an open breaker fails fast before one
+	// half-open probe. Defaults to 30s.
+	BreakerCooldown time.Duration
+	// RobotsTTL is how long a robots.txt verdict is cached, including the
+	// disallow-all after a 5xx or an unreachable host. Defaults to 24h.
+	RobotsTTL time.Duration
+	// Clock tells the time for pauses, Retry-After dates, pacing and the
+	// breaker. Defaults to the system clock. Waits are real timers, so a
+	// stub clock suits only tests whose hosts are unpaced (rate.Inf).
+	Clock fulltext.Clock
+	// Rand returns a number in [0, 1) for backoff jitter. Defaults to
+	// math/rand/v2.Float64. Must be safe for concurrent use.
+	Rand func() float64
+	// Observer, if set, is told about waits, retries and breaker changes.
+	Observer Observer
+}
+
+// Policy holds the per-host politeness state of one process and wraps
+// transports with it. A Policy is safe for concurrent use by multiple
+// goroutines; every RoundTripper it wraps shares its per-host state.
+type Policy struct {
+	def              HostConfig
+	hostCfg          map[string]HostConfig
+	retryAfterCap    time.Duration
+	maxRetries       int
+	backoffBase      time.Duration
+	backoffMax       time.Duration
+	breakerThreshold int
+	breakerCooldown  time.Duration
+	robotsTTL        time.Duration
+	clock            fulltext.Clock
+	rand             func() float64
+	obs              Observer
+
+	mu    sync.Mutex
+	hosts map[string]*host
+}
+
+// NewPolicy returns a Policy for cfg with defaults filled in.
+func NewPolicy(cfg PolicyConfig) *Policy {
+	def := HostConfig{
+		Rate:        cmp.Or(cfg.Default.Rate, 1),
+		Burst:       cmp.Or(cfg.Default.Burst, 1),
+		Concurrency: cmp.Or(cfg.Default.Concurrency, 1),
+	}
+	hosts := DefaultHosts()
+	for k, v := range cfg.Hosts {
+		hosts[normalizeHost(k)] = v
+	}
+	for k, v := range hosts {
+		hosts[k] = HostConfig{
+			Rate:        cmp.Or(v.Rate, def.Rate),
+			Burst:       cmp.Or(v.Burst, def.Burst),
+			Concurrency: cmp.Or(v.Concurrency, def.Concurrency),
+		}
+	}
+	maxRetries := cmp.Or(cfg.MaxRetries, 3)
+	if maxRetries < 0 {
+		maxRetries = 0
+	}
+	p := &Policy{
+		def:              def,
+		hostCfg:          hosts,
+		retryAfterCap:    cmp.Or(cfg.RetryAfterCap, 5*time.Minute),
+		maxRetries:       maxRetries,
+		backoffBase:      cmp.Or(cfg.BackoffBase, 500*time.Millisecond),
+		backoffMax:       cmp.Or(cfg.BackoffMax, 30*time.Second),
+		breakerThreshold: cmp.Or(cfg.BreakerThreshold, 5),
+		breakerCooldown:  cmp.Or(cfg.BreakerCooldown, 30*time.Second),
+		robotsTTL:        cmp.Or(cfg.RobotsTTL, 24*time.Hour),
+		clock:            cfg.Clock,
+		rand:             cfg.Rand,
+		obs:              cfg.Observer,
+		hosts:            map[string]*host{},
+	}
+	if p.clock == nil {
+		p.clock = fulltext.SystemClock{}
+	}
+	if p.rand == nil {
+		p.rand = rand.Float64
+	}
+	if p.obs == nil {
+		p.obs = nopObserver{}
+	}
+	return p
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Wait(string, time.Duration)   {}
+func (nopObserver) Retry(string, int)            {}
+func (nopObserver) Breaker(string, BreakerState) {}
+
+// host returns the state of key, creating it on first use.
+func (p *Policy) host(key string) *host {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h, ok := p.hosts[key]
+	if !ok {
+		cfg, ok := p.hostCfg[key]
+		if !ok {
+			cfg = p.def
+		}
+		h = newHost(key, cfg, p.breakerThreshold, p.breakerCooldown)
+		p.hosts[key] = h
+	}
+	return h
+}
+
+// Pause makes every request to host fail fast with rate-limited until the
+// given time (oafetch hosts pause). Idempotent.
+func (p *Policy) Pause(host string, until time.Time) {
+	h := p.host(normalizeHost(host))
+	h.mu.Lock()
+	h.pausedUntil = until
+	h.mu.Unlock()
+}
+
+// Resume lifts a pause and any pending Retry-After wait of host.
+// Idempotent.
+func (p *Policy) Resume(host string) {
+	h := p.host(normalizeHost(host))
+	h.mu.Lock()
+	h.pausedUntil, h.holdUntil = time.Time{}, time.Time{}
+	h.mu.Unlock()
+}
+
+// BreakerOpen reports whether host's breaker currently fails requests
+// fast, so the cascade can skip a source without trying it.
+func (p *Policy) BreakerOpen(host string) bool {
+	h := p.host(normalizeHost(host))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.br.state == BreakerOpen && p.clock.Now().Before(h.br.openedAt.Add(h.br.cooldown))
+}
+
+// HostState is a snapshot of one host's politeness state (oafetch hosts).
+type HostState struct {
+	Host                string
+	Rate                rate.Limit
+	Burst               int
+	Concurrency         int // configured ceiling
+	Limit               int // current adaptive limit
+	InFlight            int
+	Breaker             BreakerState
+	ConsecutiveFailures int
+	LastRetryAfter      time.Duration
+	PausedUntil         time.Time // zero when not paused
+	Robots              string    // "", "rules", "allow-all", "disallow-all"
+}
+
+// Hosts returns a snapshot of every host seen so far, sorted by name.
+func (p *Policy) Hosts() []HostState {
+	p.mu.Lock()
+	hs := make([]*host, 0, len(p.hosts))
+	for _, h := range p.hosts {
+		hs = append(hs, h)
+	}
+	p.mu.Unlock()
+	now := p.clock.Now()
+	out := make([]HostState, 0, len(hs))
+	for _, h := range hs {
+		h.mu.Lock()
+		s := HostState{
+			Host: h.key, Rate: h.cfg.Rate, Burst: h.cfg.Burst, Concurrency: h.cfg.Concurrency,
+			Limit: int(h.limit), InFlight: h.inFlight, Breaker: h.br.state,
+			ConsecutiveFailures: h.br.failures, LastRetryAfter: h.lastRetryAfter,
+		}
+		if now.Before(h.pausedUntil) {
+			s.PausedUntil = h.pausedUntil
+		}
+		h.mu.Unlock()
+		s.Robots = h.robots.summary(now)
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b HostState) int { return cmp.Compare(a.Host, b.Host) })
+	return out
+}
+
+// Wrap returns a RoundTripper that applies the policy to every request
+// before handing it to next: robots.txt (for contexts marked WithRobots),
+// pause, breaker, adaptive concurrency, pacing, Retry-After, retries.
+//
+// Errors carry a fulltext code: skip-robots, skip-breaker, rate-limited
+// (paused host; RetryAfter set), timeout or network-error (transport
+// failures after retries), or the dialer's skip-blocklist. A response is
+// returned as is once retries are spent, even a 429 or 5xx. The response
+// body holds a concurrency slot until it is read to EOF or closed, so
+// callers must close it. Safe for concurrent use.
+func (p *Policy) Wrap(next http.RoundTripper) http.RoundTripper {
+	return &policyTransport{p: p, next: next}
+}
+
+type policyTransport struct {
+	p    *Policy
+	next http.RoundTripper
+}
+
+func (t *policyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h := t.p.host(hostKey(req.URL))
+	if robotsWanted(req.Context()) {
+		if err := t.p.checkRobots(req, h, t.next); err != nil {
+			closeReqBody(req)
+			return nil, err
+		}
+	}
+	return t.p.send(req, h, t.next)
+}
+
+func closeReqBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
+
+// send runs the try-and-retry loop for one request to h.
+func (p *Policy) send(req *http.Request, h *host, next http.RoundTripper) (*http.Response, error) {
+	ctx := req.Context()
+	idempotent := req.Method == "" || req.Method == http.MethodGet || req.Method == http.MethodHead
+	rewindable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	for n := 0; ; n++ {
+		if n > 0 && req.Body != nil && req.Body != http.NoBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("hostpolicy: %s: rewind body: %w", h.key, err)
+			}
+			req = req.Clone(ctx)
+			req.Body = body
+		}
+		resp, err := p.try(req, h, next)
+		canRetry := idempotent && rewindable && n < p.maxRetries
+		var delay time.Duration
+		switch {
+		case err != nil:
+			var fe *fulltext.Error
+			if errors.As(err, &fe) || ctx.Err() != nil {
+				return nil, err
+			}
+			if !canRetry || !retryableErr(err) {
+				return nil, &fulltext.Error{Code: errCode(err), Err: fmt.Errorf("hostpolicy: %s: %w", h.key, err)}
+			}
+			delay = backoff(n, p.backoffBase, p.backoffMax, p.rand)
+			p.obs.Retry(h.key, 0)
+		case retryableStatus(resp.StatusCode):
+			ra, hasRA := ParseRetryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
+			if throttleStatus(resp.StatusCode) && hasRA && ra > p.retryAfterCap {
+				drain(resp)
+				return nil, &fulltext.Error{Code: fulltext.CodeRateLimited, RetryAfter: ra,
+					Err: fmt.Errorf("hostpolicy: %s: Retry-After %s beyond the %s cap; host paused", h.key, ra, p.retryAfterCap)}
+			}
+			if !canRetry {
+				return resp, nil
+			}
+			if !(throttleStatus(resp.StatusCode) && hasRA) {
+				delay = backoff(n, p.backoffBase, p.backoffMax, p.rand)
+			} // else the host's hold makes the next try wait
+			p.obs.Retry(h.key, resp.StatusCode)
+			drain(resp)
+		default:
+			return resp, nil
+		}
+		if err := p.sleep(ctx, h.key, delay); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// try sends one request through the host's gates and records the answer.
+func (p *Policy) try(req *http.Request, h *host, next http.RoundTripper) (*http.Response, error) {
+	ctx := req.Context()
+	if err := p.checkPause(h); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	ok, probe := h.br.allow(p.clock.Now())
+	h.mu.Unlock()
+	if !ok {
+		return nil, &fulltext.Error{Code: fulltext.CodeSkipBreaker, Err: fmt.Errorf("hostpolicy: %s: circuit breaker open", h.key)}
+	}
+	if probe {
+		p.obs.Breaker(h.key, BreakerHalfOpen)
+	}
+	if err := h.acquire(ctx); err != nil {
+		p.recordBreaker(h, neutral, probe)
+		return nil, err
+	}
+	if err := p.pace(ctx, h); err != nil {
+		h.release()
+		p.recordBreaker(h, neutral, probe)
+		return nil, err
+	}
+	resp, err := next.RoundTrip(req)
+	if err != nil {
+		h.release()
+		v := failed
+		var fe *fulltext.Error
+		if ctx.Err() != nil || errors.As(err, &fe) {
+			v = neutral
+		}
+		p.recordBreaker(h, v, probe)
+		return nil, err
+	}
+	p.observe(h, resp, probe)
+	if resp.Body == nil || resp.Body == http.NoBody {
+		h.release()
+	} else {
+		resp.Body = &slotBody{ReadCloser: resp.Body, release: h.release}
+	}
+	return resp, nil
+}
+
+// observe updates breaker, adaptive limit and Retry-After state from a
+// response.
+func (p *Policy) observe(h *host, resp *http.Response, probe bool) {
+	code := resp.StatusCode
+	switch {
+	case throttleStatus(code):
+		h.throttled()
+		now := p.clock.Now()
+		if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			h.mu.Lock()
+			h.lastRetryAfter = ra
+			if ra > p.retryAfterCap {
+				h.pausedUntil = later(h.pausedUntil, now.Add(ra))
+			} else {
+				h.holdUntil = later(h.holdUntil, now.Add(ra))
+			}
+			h.mu.Unlock()
+		}
+		v := neutral
+		if code == http.StatusServiceUnavailable {
+			v = failed
+		}
+		p.recordBreaker(h, v, probe)
+	case retryableStatus(code):
+		p.recordBreaker(h, failed, probe)
+	default:
+		h.succeeded()
+		p.recordBreaker(h, healthy, probe)
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func (p *Policy) recordBreaker(h *host, v verdict, probe bool) {
+	h.mu.Lock()
+	changed := h.br.record(v, probe, p.clock.Now())
+	state := h.br.state
+	h.mu.Unlock()
+	if changed {
+		p.obs.Breaker(h.key, state)
+	}
+}
+
+// checkPause fails fast while h is paused.
+func (p *Policy) checkPause(h *host) error {
+	now := p.clock.Now()
+	h.mu.Lock()
+	until := h.pausedUntil
+	h.mu.Unlock()
+	if now.Before(until) {
+		return &fulltext.Error{Code: fulltext.CodeRateLimited, RetryAfter: until.Sub(now),
+			Err: fmt.Errorf("hostpolicy: %s: paused until %s", h.key, until.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// pace waits for a Retry-After hold to pass and for a token of the host's
+// rate, holding the concurrency slot so that no request is sent between
+// its token and the wire.
+func (p *Policy) pace(ctx context.Context, h *host) error {
+	for {
+		if err := p.checkPause(h); err != nil {
+			return err
+		}
+		now := p.clock.Now()
+		h.mu.Lock()
+		hold := h.holdUntil.Sub(now)
+		h.mu.Unlock()
+		if hold > 0 {
+			if err := p.sleep(ctx, h.key, hold); err != nil {
+				return err
+			}
+			continue
+		}
+		r := h.lim.ReserveN(now, 1)
+		if !r.OK() {
+			return fmt.Errorf("hostpolicy: %s: burst 0 admits no request", h.key)
+		}
+		if d := r.DelayFrom(now); d > 0 {
+			if err := p.sleep(ctx, h.key, d); err != nil {
+				r.CancelAt(p.clock.Now())
+				return err
+			}
+		}
+		// A Retry-After may have arrived while we waited for the token.
+		h.mu.Lock()
+		held := p.clock.Now().Before(h.holdUntil)
+		h.mu.Unlock()
+		if !held {
+			return nil
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func (p *Policy) sleep(ctx context.Context, key string, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	p.obs.Wait(key, d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
