@@ -110,17 +110,17 @@ func TestOpenAlexErrors(t *testing.T) {
 	const path = "/works/doi:10.5555/does-not-exist.0000"
 	w := work(t, "10.5555/does-not-exist.0000")
 	type tc = struct {
-		name  string
-		opt   fakeOption
-		code  fulltext.Code
+		name string
+		opt  fakeOption
+		code fulltext.Code
 	}
 	cases := []tc{
-		{"not found", serve(path, 404, "openalex_404.json"), fulltext.CodeNotFound,},
-		{"daily allowance gone", serve(path, 429, "openalex_429.json"), fulltext.CodeCreditsExhausted,},
-		{"per-second burst 403", serveBody(path, 403, `{"error":"Rate limit exceeded","message":"slow down"}`), fulltext.CodeRateLimited,},
-		{"bad request", serve(path, 400, "openalex_400.json"), fulltext.CodeResolverError,},
-		{"not a work", serveBody(path, 200, `{"meta":{}}`), fulltext.CodeResolverError,},
-		{"another doi", serve(path, 200, "openalex_work_gold.json"), fulltext.CodeResolverError,},
+		{"not found", serve(path, 404, "openalex_404.json"), fulltext.CodeNotFound},
+		{"daily allowance gone", serve(path, 429, "openalex_429.json"), fulltext.CodeCreditsExhausted},
+		{"per-second burst 403", serveBody(path, 403, `{"error":"Rate limit exceeded","message":"slow down"}`), fulltext.CodeRateLimited},
+		{"bad request", serve(path, 400, "openalex_400.json"), fulltext.CodeResolverError},
+		{"not a work", serveBody(path, 200, `{"meta":{}}`), fulltext.CodeResolverError},
+		{"another doi", serve(path, 200, "openalex_work_gold.json"), fulltext.CodeResolverError},
 	}
 	for _, c := range errorCases(path) {
 		t.Run(c.name, func(t *testing.T) {

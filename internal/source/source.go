@@ -131,7 +131,7 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return &DOI{base: cfg.BaseURL}, nil
 	case "landing":
 		return &Landing{}, nil
-	// LATER
+		// LATER
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
 }
