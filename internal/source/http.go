@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,6 +167,11 @@ func escapeDOIPath(doi string) string {
 		segs[i] = url.PathEscape(s)
 	}
 	return strings.Join(segs, "/")
+}
+
+// wants reports whether kind is among the wanted formats.
+func (c *caller) wants(kind fulltext.Kind) bool {
+	return slices.Contains(c.deps.Formats, kind)
 }
 
 // base returns cfg's BaseURL or def.

@@ -131,7 +131,9 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return &DOI{base: cfg.BaseURL}, nil
 	case "landing":
 		return &Landing{}, nil
-		// LATER
+		case "crossref":
+		return newCrossref(cfg, c), nil
+	// LATER
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
 }
