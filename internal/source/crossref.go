@@ -115,7 +115,7 @@ func (x *Crossref) Lookup(ctx context.Context, w fulltext.Work) (Result, error) 
 		}
 	}
 	type ranked struct {
-		c                   fulltext.Candidate
+		c                  fulltext.Candidate
 		version, kind, app int
 	}
 	var links []ranked

@@ -275,3 +275,6 @@ func transportCases(t *testing.T, name string, cfg Config, d Deps, w fulltext.Wo
 		wantCode(t, err, fulltext.CodeNetworkError, -1)
 	})
 }
+
+// urlQueryEscape escapes a query value the way serve's pathQuery expects.
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

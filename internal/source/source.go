@@ -131,9 +131,11 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return &DOI{base: cfg.BaseURL}, nil
 	case "landing":
 		return &Landing{}, nil
-		case "crossref":
+	case "crossref":
 		return newCrossref(cfg, c), nil
-	// LATER
+	case "europepmc":
+		return newEuropePMC(cfg, c), nil
+		// LATER
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
 }
