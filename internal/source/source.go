@@ -135,9 +135,11 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return newCrossref(cfg, c), nil
 	case "europepmc":
 		return newEuropePMC(cfg, c), nil
-		case "pmc":
+	case "pmc":
 		return newPMC(cfg, c), nil
-	// LATER
+	case "wayback":
+		return newWayback(cfg, c), nil
+		// LATER
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
 }
