@@ -139,6 +139,8 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return newPMC(cfg, c), nil
 	case "wayback":
 		return newWayback(cfg, c), nil
+	case "semanticscholar":
+		return newSemanticScholar(cfg, c), nil
 		// LATER
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
