@@ -1,0 +1,189 @@
+// Package source turns a work into full-text candidate URLs by asking one
+// upstream API per source (OpenAlex, Unpaywall, Crossref, Europe PMC, …).
+//
+// Sources never fetch full texts or landing pages themselves — the cascade
+// does, through the shared polite HTTP client — and never pace or retry:
+// per-host pacing, Retry-After, breakers and robots.txt are RoundTripper
+// wrappers on Deps.Client. A source makes at most a handful of API calls per
+// Lookup and maps every failure to a *fulltext.Error:
+//
+//	404 / not-found bodies            → not-found
+//	429                               → rate-limited (RetryAfter parsed)
+//	OpenAlex daily allowance gone     → credits-exhausted
+//	5xx                               → server-error
+//	timeouts                          → timeout
+//	other transport errors            → network-error
+//	malformed, contradictory or
+//	errors inside a 200               → resolver-error
+//
+// A work without an open-access copy is Result{Closed: true} with a nil error.
+package source
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// Source asks one upstream for a work's full-text candidates.
+// Implementations are safe for concurrent use.
+type Source interface {
+	// Name is the contract name (DESIGN.md §5) of the source.
+	Name() string
+	// Applicable reports whether the source has the identifiers and
+	// credentials it needs for w. Lookup on a work that is not applicable
+	// returns a skip-not-applicable error.
+	Applicable(w fulltext.Work) bool
+	// Lookup asks the upstream about w. It returns a *fulltext.Error on
+	// failure (see the package comment for the mapping).
+	Lookup(ctx context.Context, w fulltext.Work) (Result, error)
+}
+
+// Result is what one source learned about a work.
+type Result struct {
+	// Candidates are best first; Source, Technique, Kind and, when the
+	// upstream says, Version and License are filled. Landing is true for
+	// pages to scrape (their Kind is html). URLs are unique within a Result.
+	Candidates []fulltext.Candidate
+	// IDs are the identifiers learned (e.g. OpenAlex gives the PMCID); the
+	// cascade merges them into the work for later sources.
+	IDs   fulltext.IDs
+	Title string
+	Year  int
+	// Closed is true when the upstream says the work has no OA copy.
+	Closed bool
+}
+
+// Deps are the collaborators every source shares.
+type Deps struct {
+	// Client sends every API request; pacing, retries and robots live in
+	// its Transport. Required.
+	Client *http.Client
+	// Mailto is the contact address sent where an API wants one
+	// (Unpaywall requires it; Crossref, OpenAlex and NCBI use it for
+	// their polite pools).
+	Mailto string
+	// UserAgent is sent on every request. Defaults to "oafetch".
+	UserAgent string
+	// Clock resolves HTTP-date Retry-After values. Defaults to the system
+	// clock.
+	Clock fulltext.Clock
+	// Formats are the full-text kinds wanted, best first. Defaults to
+	// pdf, xml, html. Sources that can offer XML (Europe PMC) consult it.
+	Formats []fulltext.Kind
+}
+
+// Config configures one source.
+type Config struct {
+	// Enabled is read by the caller that assembles the cascade; New builds
+	// the source either way.
+	Enabled bool
+	// BaseURL is everything before the documented path. Defaults to the
+	// real service base (reference/apis.md). For sources that talk to
+	// several hosts (pmc, wayback) every endpoint is addressed under
+	// BaseURL when it is set.
+	BaseURL string
+	// APIKey is the credential, for the sources that take one (openalex,
+	// semanticscholar, core, pmc).
+	APIKey string
+}
+
+// names is every contract source name in the default order.
+var names = [...]string{
+	"openalex", "unpaywall", "arxiv", "pmc", "europepmc",
+	"crossref", "doi", "semanticscholar", "core", "doaj", "zenodo", "hal", "osf", "figshare",
+	"landing",
+	"wayback",
+}
+
+// Names returns every contract source name, in the default order (the
+// tiers of DESIGN.md §5 flattened).
+func Names() []string { return slices.Clone(names[:]) }
+
+// New builds the source called name. The error names an unknown source or a
+// missing Client.
+func New(name string, cfg Config, d Deps) (Source, error) {
+	if d.Client == nil {
+		return nil, fmt.Errorf("source: new %s: no http client", name)
+	}
+	d.UserAgent = cmp.Or(d.UserAgent, "oafetch")
+	if d.Clock == nil {
+		d.Clock = fulltext.SystemClock{}
+	}
+	if len(d.Formats) == 0 {
+		d.Formats = []fulltext.Kind{fulltext.KindPDF, fulltext.KindXML, fulltext.KindHTML}
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	c := &caller{name: name, deps: d, key: cfg.APIKey}
+	switch name {
+	case "openalex":
+		return newOpenAlex(cfg, c), nil
+	case "unpaywall":
+		return newUnpaywall(cfg, c), nil
+	case "arxiv":
+		return &ArXiv{base: cfg.BaseURL}, nil
+	case "doi":
+		return &DOI{base: cfg.BaseURL}, nil
+	case "landing":
+		return &Landing{}, nil
+	case "crossref":
+		return newCrossref(cfg, c), nil
+	case "europepmc":
+		return newEuropePMC(cfg, c), nil
+	case "pmc":
+		return newPMC(cfg, c), nil
+	case "wayback":
+		return newWayback(cfg, c), nil
+	case "semanticscholar":
+		return newSemanticScholar(cfg, c), nil
+		// LATER
+	}
+	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
+}
+
+// notApplicable is returned by Lookup on a work the source cannot handle.
+func notApplicable(name string) error {
+	return fulltext.Errorf(fulltext.CodeSkipNotApplicable, "%s: work lacks the identifiers or credentials it needs", name)
+}
+
+// candidates accumulates a Result's candidates: it drops empty and repeated
+// URLs and scores them in insertion order (first = highest).
+type candidates struct {
+	source string
+	list   []fulltext.Candidate
+	seen   map[string]bool
+}
+
+func newCandidates(source string) *candidates {
+	return &candidates{source: source, seen: map[string]bool{}}
+}
+
+// add appends c unless its URL is empty or already present. Source is set.
+func (cs *candidates) add(c fulltext.Candidate) {
+	c.URL = strings.TrimSpace(c.URL)
+	if c.URL == "" || cs.seen[c.URL] {
+		return
+	}
+	cs.seen[c.URL] = true
+	c.Source = cs.source
+	if c.Kind == "" {
+		c.Kind = fulltext.KindPDF
+	}
+	if c.Landing {
+		c.Kind = fulltext.KindHTML
+	}
+	cs.list = append(cs.list, c)
+}
+
+// done returns the candidates with descending scores.
+func (cs *candidates) done() []fulltext.Candidate {
+	for i := range cs.list {
+		cs.list[i].Score = float64(len(cs.list) - i)
+	}
+	return cs.list
+}
