@@ -1,0 +1,82 @@
+package simweb
+
+import (
+	"cmp"
+	"time"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// Config configures a simulated web.
+type Config struct {
+	// Works is the number of works in the world, the three cast works
+	// included. Defaults to 200.
+	Works int
+	// Seed selects the generated world. Defaults to 1.
+	Seed int64
+	// Faults are injected into matching requests, first match wins.
+	// Server.SetFaults replaces them at run time.
+	Faults []Fault
+	// Clock dates Retry-After headers and the request log. Defaults to
+	// fulltext.SystemClock.
+	Clock fulltext.Clock
+}
+
+func (c Config) withDefaults() Config {
+	c.Works = cmp.Or(c.Works, 200)
+	c.Seed = cmp.Or(c.Seed, 1)
+	if c.Clock == nil {
+		c.Clock = fulltext.SystemClock{}
+	}
+	return c
+}
+
+// FaultKind is one kind of injected failure.
+type FaultKind string
+
+// The injectable faults (DESIGN.md §9).
+const (
+	// FaultRateLimit answers 429 (or Status), with a Retry-After header when
+	// RetryAfter is set: seconds, or an HTTP date when RetryAfterDate.
+	FaultRateLimit FaultKind = "rate-limit"
+	// FaultServerError answers Status (default 503) with a short body.
+	FaultServerError FaultKind = "server-error"
+	// FaultReset closes the connection without a response (TCP RST).
+	FaultReset FaultKind = "reset"
+	// FaultStall sends the headers and the first Bytes bytes of the body
+	// (default 0), then sends nothing more until the client gives up or the
+	// server closes.
+	FaultStall FaultKind = "stall"
+	// FaultTruncate announces the full Content-Length, sends the first
+	// Bytes bytes (default half the body) and closes the connection.
+	FaultTruncate FaultKind = "truncate"
+	// FaultWrongLength announces a Content-Length Bytes larger than the
+	// body (default 100), sends the whole body and closes the connection.
+	FaultWrongLength FaultKind = "wrong-length"
+	// FaultDrip sends the body in chunks of Bytes bytes (default 64) with
+	// Delay between them (default 50ms).
+	FaultDrip FaultKind = "drip"
+)
+
+// Fault injects one failure into the requests it matches.
+type Fault struct {
+	// Host matches the request's host exactly; empty matches every host.
+	Host string
+	// PathPrefix matches the start of the request path; empty matches all.
+	PathPrefix string
+	Kind       FaultKind
+	// Status overrides the status of FaultRateLimit and FaultServerError.
+	Status int
+	// RetryAfter, when positive, adds a Retry-After header.
+	RetryAfter time.Duration
+	// RetryAfterDate writes Retry-After as an HTTP date (Clock + RetryAfter)
+	// instead of seconds.
+	RetryAfterDate bool
+	// Times is how many matching requests fail; 0 means every one. After
+	// Times failures the fault lets requests through.
+	Times int
+	// Bytes parameterises stall, truncate, wrong-length and drip.
+	Bytes int
+	// Delay is the drip interval.
+	Delay time.Duration
+}

@@ -1,0 +1,67 @@
+// Package simweb is the simulated scholarly web used by `oafetch demo`,
+// `oafetch sim` and the tests (DESIGN.md §9).
+//
+// A Server answers, on loopback, the real paths and formats of every
+// upstream of reference/apis.md, virtual-hosted by the Host header on the
+// real host names (api.openalex.org, api.unpaywall.org, export.arxiv.org,
+// arxiv.org, doi.org, api.crossref.org, www.ebi.ac.uk, europepmc.org,
+// www.ncbi.nlm.nih.gov, pmc.ncbi.nlm.nih.gov, web.archive.org, archive.org,
+// api.semanticscholar.org, api.core.ac.uk, doaj.org, zenodo.org,
+// api.archives-ouvertes.fr, hal.science, api.osf.io, api.figshare.com, and
+// publisher/repository hosts under example.org, example.com and
+// example.edu), over plain HTTP and over HTTPS with its own ECDSA CA that
+// issues a leaf certificate per SNI name. Point oafetch at it exactly as a
+// user points it at a mirror:
+//
+//	oafetch pull --connect-to :443:127.0.0.1:PORT1 --connect-to :80:127.0.0.1:PORT2 --ca-file ca.pem …
+//
+// (Server.ConnectTo and Server.WriteCA give the values.) URLs, Host headers
+// and TLS names stay the real ones. /robots.txt allows everything on every
+// host.
+//
+// # The world
+//
+// A World is deterministic for (Works, Seed). Works 0, 1 and 2 are the cast
+// A, B and C of apis.md §0.1, answered with the sample payloads of
+// reference/api-samples (embedded from testdata/api-samples; manifest.json
+// maps each cast request to its response). The other works (DOIs
+// 10.5555/sim.<n>, OpenAlex ids W9991000000+n) cycle through the routes in
+// a seed-shuffled order, so every route holds about Works/10 works. Each
+// Work carries the Input to give oafetch (varied spellings) and the code
+// (Want) and winning source (WantSource) a correct oafetch ends with.
+//
+// What each upstream answers, per route ("—" is the service's own
+// not-found answer; "closed" an Unpaywall record with is_oa false):
+//
+//	route             ids             OpenAlex                              Unpaywall               doi.org → landing                  Want / source
+//	unpaywall-pdf     DOI             —                                     url_for_pdf (publisher) Highwire page with citation_pdf_url ok-pdf / unpaywall
+//	openalex-pdf      DOI PMID PMCID  best_oa_location.pdf_url (repository)  closed                  article page, no PDF link          ok-pdf / openalex
+//	arxiv             arXiv id        —                                     —                       —                                  ok-pdf / arxiv
+//	doi-landing       DOI             —                                     closed                  Highwire page with citation_pdf_url ok-pdf / doi
+//	closed            OpenAlex        closed, no landing page               —                       —                                  no-oa-location
+//	trap-html-as-pdf  OpenAlex        pdf_url serves HTML as application/pdf —                      —                                  wrong-type
+//	wall-challenge    DOI OpenAlex    closed, landing = doi.org URL         closed                  403 + cf-mitigated: challenge      blocked-challenge
+//	wall-login        DOI OpenAlex    closed, landing = doi.org URL         closed                  302 → login form                   blocked-login
+//	wall-paywall      DOI OpenAlex    closed, landing = doi.org URL         closed                  purchase page, no PDF link         blocked-paywall
+//	wall-cookie       DOI OpenAlex    closed, landing = doi.org URL         closed                  302 → consent wall                 blocked-cookie
+//
+// Crossref, Europe PMC, PMC/NCBI, Wayback, Semantic Scholar, CORE (which
+// requires a Bearer token), DOAJ, Zenodo, HAL, OSF and Figshare know only
+// the cast; for generated works they give their documented empty answers.
+// The cast works are reachable through several sources (Work.AltSources).
+//
+// Full texts are valid PDF 1.4 files of 20–120 KiB whose bytes depend only
+// on the work; the first page and the Info dictionary carry its title and
+// DOI (or arXiv/OpenAlex id). They are served with Range, HEAD, ETag and
+// Last-Modified support.
+//
+// # Faults
+//
+// Config.Faults (or Server.SetFaults) inject, per host and path prefix and
+// for a number of requests: 429 with or without Retry-After (seconds or an
+// HTTP date from Config.Clock), 5xx, connection resets, stalls, truncated
+// bodies, a Content-Length shorter than the body, and slow drips.
+//
+// Every request is logged (Server.Requests) with its host, path, a subset
+// of headers, status and body bytes.
+package simweb

@@ -1,0 +1,284 @@
+package simweb
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// Route says how a simulated work's full text can be reached. The doc.go
+// table describes what every upstream answers for each route.
+type Route string
+
+// The routes of the simulated world.
+const (
+	// RouteCast marks the reference works A, B and C of apis.md §0.1,
+	// served with the sample payloads.
+	RouteCast Route = "cast"
+	// RouteUnpaywall: only Unpaywall's best_oa_location.url_for_pdf
+	// (publisher host) leads to the PDF.
+	RouteUnpaywall Route = "unpaywall-pdf"
+	// RouteOpenAlex: only OpenAlex's best_oa_location.pdf_url (repository
+	// host) leads to the PDF; Unpaywall says closed.
+	RouteOpenAlex Route = "openalex-pdf"
+	// RouteArXiv: an arXiv-only preprint; the PDF is at arxiv.org/pdf/{id}.
+	RouteArXiv Route = "arxiv"
+	// RouteLanding: doi.org redirects to a publisher landing page whose
+	// Highwire citation_pdf_url is the PDF; no API knows a copy.
+	RouteLanding Route = "doi-landing"
+	// RouteClosed: an OpenAlex-only work with no copy anywhere.
+	RouteClosed Route = "closed"
+	// RouteWrongType: the only pdf_url serves HTML as application/pdf.
+	RouteWrongType Route = "trap-html-as-pdf"
+	// RouteChallenge: the landing page is a Cloudflare challenge.
+	RouteChallenge Route = "wall-challenge"
+	// RouteLogin: the landing page redirects to a login form.
+	RouteLogin Route = "wall-login"
+	// RoutePaywall: the landing page is a purchase page.
+	RoutePaywall Route = "wall-paywall"
+	// RouteCookie: the landing page redirects to a cookie consent wall.
+	RouteCookie Route = "wall-cookie"
+)
+
+// generatedRoutes are the routes of works 3…N, in their base order; the
+// world shuffles this order per cycle with its seed.
+var generatedRoutes = []Route{
+	RouteUnpaywall, RouteOpenAlex, RouteArXiv, RouteLanding, RouteClosed,
+	RouteWrongType, RouteChallenge, RouteLogin, RoutePaywall, RouteCookie,
+}
+
+// Routes returns every route of generated works.
+func Routes() []Route { return append([]Route(nil), generatedRoutes...) }
+
+// Work is one simulated work and the outcome a correct oafetch reaches
+// when given Input.
+type Work struct {
+	IDs   fulltext.IDs
+	Title string
+	Year  int
+	Route Route
+	// Want is the code oafetch must end with.
+	Want fulltext.Code
+	// WantSource is the source that should win when Want is ok-*.
+	WantSource string
+	// AltSources lists other sources that may legitimately win: the cast
+	// works are reachable through several sources at once.
+	AltSources []string
+	// Input is the identifier to give oafetch, in a varied spelling.
+	Input string
+
+	n int // index in the world
+}
+
+// World is the deterministic population of works for one (Works, Seed).
+// It is immutable after NewWorld and safe for concurrent use.
+type World struct {
+	Works []Work
+
+	byDOI      map[string]int
+	byOpenAlex map[string]int
+	byPMID     map[string]int
+	byPMCID    map[string]int
+	byArXiv    map[string]int
+}
+
+var (
+	titleAdj  = []string{"Adaptive", "Robust", "Sparse", "Stochastic", "Bayesian", "Distributed", "Nonlinear", "Comparative", "Longitudinal", "Scalable", "Hierarchical", "Empirical", "Latent", "Dynamic", "Minimal"}
+	titleNoun = []string{"Sampling", "Inference", "Estimation", "Consensus", "Networks", "Models", "Dynamics", "Surveys", "Patterns", "Signals", "Bounds", "Archives", "Protocols", "Measures", "Methods"}
+	titleTail = []string{"in Coastal Wetlands", "for Rare Species", "under Partial Observation", "of Urban Heat Islands", "with Missing Data", "across Alpine Valleys", "in Medieval Trade Records", "for Sensor Arrays", "of Soil Microbiomes", "in Clinical Cohorts", "under Intermittent Links", "for Citation Graphs"}
+)
+
+// NewWorld builds the world for cfg: works 0, 1 and 2 are the cast A, B
+// and C; the others are generated from cfg.Seed. The same (Works, Seed)
+// always gives the same world.
+func NewWorld(cfg Config) *World {
+	cfg = cfg.withDefaults()
+	w := &World{
+		byDOI: map[string]int{}, byOpenAlex: map[string]int{}, byPMID: map[string]int{},
+		byPMCID: map[string]int{}, byArXiv: map[string]int{},
+	}
+	cast := castWorks()
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eedf00d))
+	var order []Route
+	for i := range cfg.Works {
+		var wk Work
+		if i < len(cast) {
+			wk = cast[i]
+		} else {
+			if len(order) == 0 {
+				order = append([]Route(nil), generatedRoutes...)
+				rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+			}
+			wk = generate(i, order[0], rng)
+			order = order[1:]
+		}
+		wk.n = i
+		w.Works = append(w.Works, wk)
+		w.index(i)
+	}
+	return w
+}
+
+func (w *World) index(i int) {
+	ids := w.Works[i].IDs
+	if ids.DOI != "" {
+		w.byDOI[ids.DOI] = i
+	}
+	if ids.OpenAlex != "" {
+		w.byOpenAlex[ids.OpenAlex] = i
+	}
+	if ids.PMID != "" {
+		w.byPMID[ids.PMID] = i
+	}
+	if ids.PMCID != "" {
+		w.byPMCID[ids.PMCID] = i
+	}
+	if ids.ArXiv != "" {
+		w.byArXiv[ids.ArXiv] = i
+	}
+}
+
+// Lookup finds the work that carries id, in any spelling fulltext.ParseID
+// accepts.
+func (w *World) Lookup(id string) (Work, bool) {
+	wid, err := fulltext.ParseID(id)
+	if err != nil {
+		return Work{}, false
+	}
+	var m map[string]int
+	switch wid.Kind {
+	case fulltext.KindDOI:
+		m = w.byDOI
+	case fulltext.KindOpenAlex:
+		m = w.byOpenAlex
+	case fulltext.KindPMID:
+		m = w.byPMID
+	case fulltext.KindPMCID:
+		m = w.byPMCID
+	case fulltext.KindArXiv:
+		m = w.byArXiv
+	}
+	i, ok := m[wid.Value]
+	if !ok {
+		return Work{}, false
+	}
+	return w.Works[i], true
+}
+
+func castWorks() []Work {
+	return []Work{
+		{
+			IDs:   fulltext.IDs{DOI: "10.5555/jsim.2021.0042", PMID: "39990001", PMCID: "PMC9990001", OpenAlex: "W9990000001"},
+			Title: "Adaptive Sampling Strategies for Sparse Ecological Surveys", Year: 2021,
+			Route: RouteCast, Want: fulltext.CodeOKPDF, WantSource: "openalex",
+			AltSources: []string{"unpaywall", "pmc", "europepmc", "crossref", "doi"},
+			Input:      "10.5555/jsim.2021.0042",
+		},
+		{
+			IDs:   fulltext.IDs{DOI: "10.5555/tcs.2019.117", ArXiv: "1905.99123", OpenAlex: "W9990000002"},
+			Title: "A Lower Bound for Distributed Consensus under Intermittent Links", Year: 2019,
+			Route: RouteCast, Want: fulltext.CodeOKPDF, WantSource: "openalex",
+			AltSources: []string{"unpaywall", "arxiv", "core", "zenodo", "hal", "semanticscholar"},
+			Input:      "https://doi.org/10.5555/tcs.2019.117",
+		},
+		{
+			IDs:   fulltext.IDs{DOI: "10.5555/hist.1998.003", OpenAlex: "W9990000003"},
+			Title: "Trade Networks of the Hanseatic Periphery, 1350–1450", Year: 1998,
+			Route: RouteCast, Want: fulltext.CodeOKPDF, WantSource: "wayback",
+			Input: "doi:10.5555/hist.1998.003",
+		},
+	}
+}
+
+// generate makes work i on route r. Every random draw happens whatever the
+// route so that the stream stays aligned.
+func generate(i int, r Route, rng *rand.Rand) Work {
+	title := fmt.Sprintf("%s %s %s", titleAdj[rng.IntN(len(titleAdj))],
+		titleNoun[rng.IntN(len(titleNoun))], titleTail[rng.IntN(len(titleTail))])
+	year := 1995 + rng.IntN(31)
+	spelling := rng.IntN(6)
+	wk := Work{Title: title, Year: year, Route: r, Want: fulltext.CodeOKPDF}
+	doi := fmt.Sprintf("10.5555/sim.%d", i)
+	oa := fmt.Sprintf("W%d", 9991000000+i)
+	switch r {
+	case RouteUnpaywall, RouteLanding:
+		wk.IDs = fulltext.IDs{DOI: doi}
+		wk.WantSource = map[Route]string{RouteUnpaywall: "unpaywall", RouteLanding: "doi"}[r]
+		wk.Input = doiSpelling(doi, spelling)
+	case RouteOpenAlex:
+		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa, PMID: fmt.Sprint(39991000 + i), PMCID: fmt.Sprintf("PMC%d", 9991000+i)}
+		wk.WantSource = "openalex"
+		wk.Input = []string{oa, "https://openalex.org/" + oa, "doi:" + doi, "https://doi.org/" + doi,
+			"pmid:" + wk.IDs.PMID, wk.IDs.PMCID}[spelling]
+	case RouteArXiv:
+		id := fmt.Sprintf("%02d%02d.%05d", 15+year%10, 1+i%12, 10000+i)
+		if spelling == 0 {
+			id = fmt.Sprintf("math/%02d%02d%03d", 5+i/12000%5, 1+i/1000%12, i%1000)
+		}
+		wk.IDs = fulltext.IDs{ArXiv: id}
+		wk.WantSource = "arxiv"
+		wk.Input = []string{"arXiv:" + id, "arXiv:" + id, "arXiv:" + id + "v2", "https://arxiv.org/abs/" + id,
+			"arxiv:" + id, "https://arxiv.org/pdf/" + id + "v1"}[spelling]
+	case RouteClosed, RouteWrongType:
+		wk.IDs = fulltext.IDs{OpenAlex: oa}
+		wk.Want = map[Route]fulltext.Code{RouteClosed: fulltext.CodeNoOALocation, RouteWrongType: fulltext.CodeWrongType}[r]
+		wk.Input = []string{oa, "https://openalex.org/" + oa, "openalex:" + oa}[spelling%3]
+	case RouteChallenge, RouteLogin, RoutePaywall, RouteCookie:
+		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa}
+		wk.Want = map[Route]fulltext.Code{
+			RouteChallenge: fulltext.CodeBlockedChallenge, RouteLogin: fulltext.CodeBlockedLogin,
+			RoutePaywall: fulltext.CodeBlockedPaywall, RouteCookie: fulltext.CodeBlockedCookie,
+		}[r]
+		wk.Input = doiSpelling(doi, spelling)
+	}
+	return wk
+}
+
+func doiSpelling(doi string, k int) string {
+	switch k {
+	case 1:
+		return "doi:" + doi
+	case 2:
+		return "https://doi.org/" + doi
+	case 3:
+		return "DOI:" + strings.ToUpper(doi)
+	case 4:
+		return "https://doi.org/" + strings.ReplaceAll(doi, "/", "%2F")
+	}
+	return doi
+}
+
+// publisherHost is the host of a generated work's publisher (landing page
+// and publisher PDF).
+func (wk Work) publisherHost() string {
+	switch wk.Route {
+	case RouteChallenge:
+		return "shield.example.com"
+	case RouteLogin:
+		return "members.example.org"
+	case RoutePaywall:
+		return "store.example.com"
+	case RouteCookie:
+		return "consent.example.com"
+	}
+	return []string{"journals.example.org", "pubs.example.com", "press.example.org"}[wk.n%3]
+}
+
+// key is the path segment naming the work on publisher hosts.
+func (wk Work) key() string { return cmp.Or(wk.IDs.DOI, wk.IDs.OpenAlex) }
+
+func (wk Work) landingURL() string {
+	return "https://" + wk.publisherHost() + "/article/" + wk.key()
+}
+
+func (wk Work) publisherPDFURL() string { return wk.landingURL() + "/pdf" }
+
+func (wk Work) repositoryPDFURL() string {
+	return fmt.Sprintf("https://repository.example.edu/bitstream/handle/sim/%d/article.pdf", wk.n)
+}
+
+// arxivVersions is how many versions an arXiv work has.
+func (wk Work) arxivVersions() int { return 1 + wk.n%3 }
