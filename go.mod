@@ -1,3 +1,5 @@
 module github.com/oafetch/oafetch
 
 go 1.26
+
+require github.com/gabriel-vasile/mimetype v1.4.16
