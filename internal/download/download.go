@@ -1,0 +1,164 @@
+// Package download streams one candidate URL into the artifact store:
+// redirects followed by hand, a body cap on the running count, a stall
+// timeout, sniffing and validation of what arrived, and SHA-256 computed
+// while streaming. Every failure is a *fulltext.Error carrying an outcome
+// code (DESIGN.md §7), and a failed download leaves no temp behind.
+package download
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// Config configures a Downloader. Zero fields take the documented defaults.
+type Config struct {
+	// MaxBodyBytes caps a body (after content decoding, so that a gzip bomb
+	// stops here too), enforced on the running count, not only on
+	// Content-Length. Defaults to 256 MiB (net.max_body_bytes).
+	MaxBodyBytes int64
+	// MaxPageBytes caps an HTML or text page kept in memory for landing
+	// analysis; the rest of a longer page is not read. Defaults to 4 MiB.
+	MaxPageBytes int64
+	// MinPDFBytes: a smaller PDF is too-small. Defaults to 1 KiB.
+	MinPDFBytes int64
+	// StallTimeout aborts a transfer (timeout) when no byte arrives for this
+	// long, headers included. Defaults to 30s.
+	StallTimeout time.Duration
+	// MaxHops is the number of redirects followed; one more is max-hops.
+	// Defaults to 10.
+	MaxHops int
+	// UserAgent is sent with every request when set (the client's transport
+	// may also set it).
+	UserAgent string
+	// Clock resolves Retry-After dates. Defaults to the system clock.
+	Clock fulltext.Clock
+}
+
+func (c Config) withDefaults() Config {
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 256<<20)
+	c.MaxPageBytes = cmp.Or(c.MaxPageBytes, 4<<20)
+	c.MinPDFBytes = cmp.Or(c.MinPDFBytes, 1<<10)
+	c.StallTimeout = cmp.Or(c.StallTimeout, 30*time.Second)
+	c.MaxHops = cmp.Or(c.MaxHops, 10)
+	if c.Clock == nil {
+		c.Clock = fulltext.SystemClock{}
+	}
+	return c
+}
+
+// Downloader fetches candidates into an artifact store. It holds no
+// per-download state and is safe for concurrent use.
+type Downloader struct {
+	cfg    Config
+	client *http.Client
+	store  fulltext.ArtifactStore
+}
+
+// New returns a Downloader using a copy of client whose CheckRedirect stops
+// at every redirect (the Downloader follows them itself, checking each hop);
+// the caller's client is not modified. client's transport carries the
+// politeness, robots and address policies.
+func New(cfg Config, client *http.Client, store fulltext.ArtifactStore) *Downloader {
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Downloader{cfg: cfg.withDefaults(), client: &c, store: store}
+}
+
+// Hooks let the caller act between the steps of a download. They are called
+// in order, from the goroutine running Fetch; an error from a hook aborts the
+// download (nothing is kept) and Fetch returns it unchanged, so a fencing
+// error (fulltext.ErrLeaseLost) stops the transfer.
+type Hooks struct {
+	// Headers is called after the headers of the final, successful (2xx)
+	// response, before any body byte is read.
+	Headers func(status int, h http.Header) error
+	// Stream is called before the first body byte is written to the temp
+	// artifact. It is not called for a page returned in Fetched.Page.
+	Stream func() error
+}
+
+// Fetched is a successful download, not yet committed.
+type Fetched struct {
+	// Kind is what the bytes are (sniffed): pdf, xml, or html for a page.
+	Kind     fulltext.Kind
+	FinalURL string
+	Status   int
+	Header   http.Header
+	// Hops are the URLs requested, the candidate's first, FinalURL last.
+	Hops []string
+	// Page is set (and Temp nil) when the response is an HTML or text page,
+	// which is not accepted as a full text here: the caller analyses it as a
+	// landing page or decides to keep it as an ok-html full text (Commit).
+	Page []byte
+	// PageCut reports that the page was longer than MaxPageBytes and Page
+	// holds only its beginning; such a page cannot be committed.
+	PageCut bool
+	// Temp is the streamed, validated body (pdf, xml), not yet committed.
+	Temp fulltext.TempArtifact
+	// SHA256 (hex) and Bytes describe Temp's or Page's content.
+	SHA256 string
+	Bytes  int64
+
+	lease fulltext.Lease
+}
+
+// Abort drops the temp artifact of f, if any. Call it when f is not
+// committed (the wrong-work check failed, the job lost its lease). Safe to
+// call after Commit and more than once.
+func (f *Fetched) Abort() error {
+	if f == nil || f.Temp == nil {
+		return nil
+	}
+	return f.Temp.Abort()
+}
+
+// Commit stores f under fulltext.ArtifactPath(id, f.Kind). A page
+// (f.Page) is written to a new temp first; a cut page is too-large. Store
+// failures are store-error; the temp is aborted on every error.
+func (d *Downloader) Commit(ctx context.Context, f *Fetched, id fulltext.WorkID) (fulltext.Artifact, error) {
+	tmp := f.Temp
+	if tmp == nil {
+		switch {
+		case f.Page == nil:
+			return fulltext.Artifact{}, fulltext.Errorf(fulltext.CodeInternal, "download: commit: nothing fetched")
+		case f.PageCut:
+			return fulltext.Artifact{}, fulltext.Errorf(fulltext.CodeTooLarge, "download: commit: page over %d bytes", d.cfg.MaxPageBytes)
+		}
+		var err error
+		if tmp, err = d.store.Create(ctx, f.lease); err != nil {
+			return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: commit: %w", err)}
+		}
+		if _, err := tmp.Write(f.Page); err != nil {
+			_ = tmp.Abort()
+			return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: commit: %w", err)}
+		}
+	}
+	a, err := d.store.Commit(ctx, tmp, fulltext.ArtifactName{Path: fulltext.ArtifactPath(id, f.Kind), SHA256: f.SHA256, Kind: f.Kind})
+	if err != nil {
+		_ = tmp.Abort()
+		return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: commit: %w", err)}
+	}
+	return a, nil
+}
+
+// errStall is the cancellation cause when no byte arrived for StallTimeout.
+var errStall = errors.New("stalled")
+
+// watchdog cancels a download when it is not kicked for a while.
+type watchdog struct {
+	t *time.Timer
+	d time.Duration
+}
+
+func newWatchdog(d time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	return &watchdog{t: time.AfterFunc(d, func() { cancel(errStall) }), d: d}
+}
+
+func (w *watchdog) kick() { w.t.Reset(w.d) }
+func (w *watchdog) stop() { w.t.Stop() }

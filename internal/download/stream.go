@@ -1,0 +1,172 @@
+package download
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+)
+
+// errXMLRejected tells the streaming loop that the JATS check already failed.
+var errXMLRejected = errors.New("xml rejected")
+
+// stream writes head and the rest of body to a new temp artifact, hashing
+// and validating on the way, and fills f.Temp, f.SHA256 and f.Bytes. The
+// temp is aborted on every error.
+func (d *Downloader) stream(ctx context.Context, f *Fetched, l fulltext.Lease, head []byte, body *meter, contentLength int64, hooks Hooks) (err error) {
+	if hooks.Stream != nil {
+		if err := hooks.Stream(); err != nil {
+			return err
+		}
+	}
+	tmp, err := d.store.Create(ctx, l)
+	if err != nil {
+		if ctx.Err() != nil {
+			return d.classify(ctx, err)
+		}
+		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Abort()
+		}
+	}()
+
+	h := sha256.New()
+	tail := &ring{buf: make([]byte, TailSize)}
+	var jats *jatsCheck
+	if f.Kind == fulltext.KindXML {
+		jats = startJATS()
+		defer jats.stop()
+	}
+	write := func(p []byte) error {
+		if _, err := tmp.Write(p); err != nil {
+			return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
+		}
+		h.Write(p)
+		tail.Write(p)
+		if jats != nil {
+			if _, err := jats.w.Write(p); err != nil {
+				if verr := jats.wait(); verr != nil {
+					return verr
+				}
+				return fulltext.Errorf(fulltext.CodeInternal, "download: xml check: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := write(head); err != nil {
+		return err
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if err := write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return d.classify(ctx, rerr)
+		}
+	}
+	size := body.n
+	if contentLength >= 0 && size != contentLength {
+		return fulltext.Errorf(fulltext.CodeTruncated, "download: %s: %d of %d bytes", f.FinalURL, size, contentLength)
+	}
+	switch f.Kind {
+	case fulltext.KindPDF:
+		if size < d.cfg.MinPDFBytes {
+			return fulltext.Errorf(fulltext.CodeTooSmall, "download: %s: pdf of %d bytes, under %d", f.FinalURL, size, d.cfg.MinPDFBytes)
+		}
+		if err := ValidatePDF(head, tail.Bytes(), size); err != nil {
+			return err
+		}
+	case fulltext.KindXML:
+		_ = jats.w.Close()
+		if err := jats.wait(); err != nil {
+			return err
+		}
+	}
+	f.Temp, f.SHA256, f.Bytes = tmp, hex.EncodeToString(h.Sum(nil)), size
+	return nil
+}
+
+// jatsCheck runs ValidateJATS on the bytes written to w, in a goroutine,
+// while they stream to the temp: the XML is parsed without a re-read.
+type jatsCheck struct {
+	w      *io.PipeWriter
+	done   chan error
+	err    error
+	waited bool
+}
+
+func startJATS() *jatsCheck {
+	pr, pw := io.Pipe()
+	j := &jatsCheck{w: pw, done: make(chan error, 1)}
+	go func() {
+		err := ValidateJATS(pr)
+		if err != nil {
+			pr.CloseWithError(errXMLRejected) // unblocks the writer
+		} else {
+			_, _ = io.Copy(io.Discard, pr)
+		}
+		j.done <- err
+	}()
+	return j
+}
+
+// wait returns the verdict once the checker has finished.
+func (j *jatsCheck) wait() error {
+	if !j.waited {
+		j.err, j.waited = <-j.done, true
+	}
+	return j.err
+}
+
+// stop ends the checker on any path and waits for its goroutine.
+func (j *jatsCheck) stop() {
+	j.w.CloseWithError(errXMLRejected)
+	_ = j.wait()
+}
+
+// ring keeps the last len(buf) bytes written to it.
+type ring struct {
+	buf  []byte
+	next int
+	full bool
+}
+
+func (r *ring) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) >= len(r.buf) {
+		copy(r.buf, p[len(p)-len(r.buf):])
+		r.next, r.full = 0, true
+		return n, nil
+	}
+	c := copy(r.buf[r.next:], p)
+	if c < len(p) {
+		copy(r.buf, p[c:])
+		r.full = true
+	}
+	r.next = (r.next + len(p)) % len(r.buf)
+	if r.next == 0 && len(p) > 0 {
+		r.full = true
+	}
+	return n, nil
+}
+
+// Bytes returns the kept bytes, oldest first.
+func (r *ring) Bytes() []byte {
+	if !r.full {
+		return append([]byte(nil), r.buf[:r.next]...)
+	}
+	return append(append([]byte(nil), r.buf[r.next:]...), r.buf[:r.next]...)
+}

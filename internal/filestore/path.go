@@ -1,0 +1,60 @@
+package filestore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+)
+
+// errBadPath is wrapped by every error about a refused path.
+var errBadPath = errors.New("invalid artifact path")
+
+// checkPath accepts a friendly path relative to the root: slash-separated,
+// no empty, "." or ".." element, no leading slash, no backslash, no NUL, and
+// not inside the store's own .oafetch directory.
+func checkPath(p string) error {
+	switch {
+	case !fs.ValidPath(p) || p == ".":
+		return fmt.Errorf("%q: %w", p, errBadPath)
+	case strings.ContainsAny(p, "\\\x00"):
+		return fmt.Errorf("%q: %w", p, errBadPath)
+	case p == metaDir || strings.HasPrefix(p, metaDir+"/"):
+		return fmt.Errorf("%q: reserved: %w", p, errBadPath)
+	}
+	return nil
+}
+
+func splitPath(p string) []string { return strings.Split(p, "/") }
+
+// parseTempName parses "<job>-<epoch>-<random>.part" (or ".lnk").
+func parseTempName(name string) (job, epoch int64, ok bool) {
+	base, found := strings.CutSuffix(name, partSuffix)
+	if !found {
+		if base, found = strings.CutSuffix(name, linkSuffix); !found {
+			return 0, 0, false
+		}
+	}
+	fields := strings.Split(base, "-")
+	if len(fields) != 3 || fields[2] == "" {
+		return 0, 0, false
+	}
+	job, err1 := strconv.ParseInt(fields[0], 10, 64)
+	epoch, err2 := strconv.ParseInt(fields[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return job, epoch, true
+}
+
+// checkTempName accepts only a bare temp name as made by this store.
+func checkTempName(name string) error {
+	if strings.ContainsAny(name, "/\\\x00") {
+		return fmt.Errorf("%q: %w", name, errBadPath)
+	}
+	if _, _, ok := parseTempName(name); !ok {
+		return fmt.Errorf("%q: not a temp name: %w", name, errBadPath)
+	}
+	return nil
+}
