@@ -244,4 +244,3 @@ func TestPlainHTTPAndRequestLog(t *testing.T) {
 		t.Errorf("%d requests after reset", n)
 	}
 }
-
