@@ -13,18 +13,27 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/hostpolicy"
 	"github.com/oafetch/oafetch/internal/simweb"
 )
 
-// demoConfig lifts per-host limits: the demo talks only to our own
-// simulator on loopback, never to a real publisher.
-const demoConfig = `# written by oafetch demo: the simulated web is ours, so per-host limits are lifted
-mailto = "demo@oafetch.example.org"
-
-[hosts.default]
-rate = "1000/s"
-concurrency = 8
-`
+// demoConfig lifts per-host limits, the documented API limits included:
+// the demo talks only to our own simulator on loopback, never to a real
+// publisher or API.
+func demoConfig() string {
+	var b strings.Builder
+	b.WriteString("# written by oafetch demo: the simulated web is ours, so per-host limits are lifted\n")
+	b.WriteString("mailto = \"demo@oafetch.example.org\"\n\n[hosts.default]\nrate = \"1000/s\"\nconcurrency = 8\n")
+	hosts := make([]string, 0)
+	for h := range hostpolicy.DefaultHosts() {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "\n[hosts.%q]\nrate = \"1000/s\"\nconcurrency = 8\n", h)
+	}
+	return b.String()
+}
 
 func (a *app) demoCommand() *cobra.Command {
 	var (
@@ -59,7 +68,7 @@ func (a *app) demoCommand() *cobra.Command {
 			if err := writeWorldInputs(srv.World(), ids); err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
-			if err := os.WriteFile(conf, []byte(demoConfig), 0o644); err != nil {
+			if err := os.WriteFile(conf, []byte(demoConfig()), 0o644); err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
 			stdout := cmd.OutOrStdout()

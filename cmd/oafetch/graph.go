@@ -145,7 +145,7 @@ func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Wor
 	}
 	if res.Verdict != landing.VerdictArticle || len(p.Links) == 0 {
 		p.Code = res.Verdict.Code()
-		if res.Verdict != landing.VerdictArticle && res.Verdict != landing.VerdictFulltextHTML {
+		if res.Verdict != landing.VerdictArticle && res.Verdict != landing.VerdictFullTextHTML {
 			// A wall: its links lead to the same wall.
 			p.Links = nil
 			p.Refresh = ""

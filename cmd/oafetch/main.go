@@ -152,8 +152,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentPreRun = func(*cobra.Command, []string) { a.ran = true }
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
-		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(), a.hostsCommand(),
-		a.extractCommand(), a.reportCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
+		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),
+		a.extractCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
 	)
 	return root
 }
