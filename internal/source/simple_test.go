@@ -112,4 +112,4 @@ func TestNew(t *testing.T) {
 }
 
 // implemented lists the sources built so far (TODO: all of Names()).
-var implemented = map[string]bool{"openalex": true, "unpaywall": true, "arxiv": true, "doi": true, "landing": true, "crossref": true, "europepmc": true, "pmc": true, "wayback": true, "semanticscholar": true}
+var implemented = map[string]bool{"openalex": true, "unpaywall": true, "arxiv": true, "doi": true, "landing": true, "crossref": true, "europepmc": true, "pmc": true, "wayback": true, "semanticscholar": true, "core": true, "doaj": true, "zenodo": true, "hal": true}

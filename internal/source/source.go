@@ -141,6 +141,14 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return newWayback(cfg, c), nil
 	case "semanticscholar":
 		return newSemanticScholar(cfg, c), nil
+	case "core":
+		return newCORE(cfg, c), nil
+	case "doaj":
+		return newDOAJ(cfg, c), nil
+	case "zenodo":
+		return newZenodo(cfg, c), nil
+	case "hal":
+		return newHAL(cfg, c), nil
 		// LATER
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
