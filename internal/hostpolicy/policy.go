@@ -208,7 +208,12 @@ func (p *Policy) Resume(host string) {
 // BreakerOpen reports whether host's breaker currently fails requests
 // fast, so the cascade can skip a source without trying it.
 func (p *Policy) BreakerOpen(host string) bool {
-	h := p.host(normalizeHost(host))
+	p.mu.Lock()
+	h, ok := p.hosts[normalizeHost(host)]
+	p.mu.Unlock()
+	if !ok {
+		return false
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.br.state == BreakerOpen && p.clock.Now().Before(h.br.openedAt.Add(h.br.cooldown))
