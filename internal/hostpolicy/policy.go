@@ -222,7 +222,7 @@ func (p *Policy) BreakerOpen(host string) bool {
 // HostState is a snapshot of one host's politeness state (oafetch hosts).
 type HostState struct {
 	Host                string
-	Rate                rate.Limit
+	Rate                rate.Limit // current pacing (a Crawl-delay may have slowed it)
 	Burst               int
 	Concurrency         int // configured ceiling
 	Limit               int // current adaptive limit
@@ -247,7 +247,7 @@ func (p *Policy) Hosts() []HostState {
 	for _, h := range hs {
 		h.mu.Lock()
 		s := HostState{
-			Host: h.key, Rate: h.cfg.Rate, Burst: h.cfg.Burst, Concurrency: h.cfg.Concurrency,
+			Host: h.key, Rate: h.lim.Limit(), Burst: h.cfg.Burst, Concurrency: h.cfg.Concurrency,
 			Limit: int(h.limit), InFlight: h.inFlight, Breaker: h.br.state,
 			ConsecutiveFailures: h.br.failures, LastRetryAfter: h.lastRetryAfter,
 		}
