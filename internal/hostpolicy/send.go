@@ -99,25 +99,30 @@ func (p *Policy) send(req *http.Request, h *host, next http.RoundTripper) (*http
 }
 
 // try sends one request through the host's gates and records the answer.
+// A request stopped at a gate has its body closed, as next would have.
 func (p *Policy) try(req *http.Request, h *host, next http.RoundTripper) (*http.Response, error) {
 	ctx := req.Context()
 	if err := p.checkPause(h); err != nil {
+		closeReqBody(req)
 		return nil, err
 	}
 	h.mu.Lock()
 	ok, probe := h.br.allow(p.clock.Now())
 	h.mu.Unlock()
 	if !ok {
+		closeReqBody(req)
 		return nil, &fulltext.Error{Code: fulltext.CodeSkipBreaker, Err: fmt.Errorf("hostpolicy: %s: circuit breaker open", h.key)}
 	}
 	if probe {
 		p.obs.Breaker(h.key, BreakerHalfOpen)
 	}
 	if err := h.acquire(ctx); err != nil {
+		closeReqBody(req)
 		p.recordBreaker(h, neutral, probe)
 		return nil, err
 	}
 	if err := p.pace(ctx, h); err != nil {
+		closeReqBody(req)
 		h.release()
 		p.recordBreaker(h, neutral, probe)
 		return nil, err
