@@ -1,6 +1,8 @@
 package hostpolicy
 
 import (
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 )
@@ -91,4 +93,28 @@ func TestConnectToMatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzParseConnectTo(f *testing.F) {
+	for _, s := range []string{"api.openalex.org:443:127.0.0.1:8443", ":443:[::1]:8443", "::a:1", "[::1]:80::8080", "a:1:b", "[:1:b:2", "a:1:[::1]x:2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseConnectTo(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", s)) {
+				t.Fatalf("error %q does not name the input", err)
+			}
+			return
+		}
+		back, err := ParseConnectTo(c.String())
+		if err != nil || back != c {
+			t.Fatalf("round trip %q -> %q -> %+v, %v", s, c.String(), back, err)
+		}
+		if target, ok := c.Match("example.org", "443"); ok {
+			if _, _, err := net.SplitHostPort(target); err != nil {
+				t.Fatalf("Match target %q is not host:port: %v", target, err)
+			}
+		}
+	})
 }

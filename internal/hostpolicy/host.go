@@ -20,7 +20,9 @@ type host struct {
 	lim *rate.Limiter
 
 	mu             sync.Mutex
-	limit          float64 // adaptive concurrency limit, 1 ≤ limit ≤ cfg.Concurrency
+	limit          float64       // adaptive concurrency limit, 1 ≤ limit ≤ cfg.Concurrency
+	ewma           time.Duration // moving average of time to response headers
+	samples        int
 	inFlight       int
 	changed        chan struct{} // closed and replaced whenever a slot frees or the limit grows
 	br             breaker
@@ -82,16 +84,39 @@ func (h *host) throttled() {
 	h.mu.Unlock()
 }
 
-// succeeded grows the adaptive limit by about one per limit's worth of
-// successes (additive increase), never above the configured ceiling.
-func (h *host) succeeded() {
+// Latency as a congestion signal: once a host has latencyWarmup samples,
+// a response slower than slowFactor times its moving average (and slower
+// than minSlow, so fast hosts' jitter does not count) shrinks the limit
+// by a quarter instead of growing it.
+const (
+	latencyWarmup = 8
+	slowFactor    = 4
+	minSlow       = time.Second
+)
+
+// succeeded records a good response that took lat to its headers. It grows
+// the adaptive limit by about one per limit's worth of successes (additive
+// increase, never above the configured ceiling), or shrinks it when lat
+// says the host is struggling.
+func (h *host) succeeded(lat time.Duration) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	slow := h.samples >= latencyWarmup && lat > slowFactor*h.ewma && lat > minSlow
+	if h.samples == 0 {
+		h.ewma = lat
+	} else {
+		h.ewma = (4*h.ewma + lat) / 5
+	}
+	h.samples++
+	if slow {
+		h.limit = max(1, h.limit*3/4)
+		return
+	}
 	before := int(h.limit)
 	h.limit = min(float64(h.cfg.Concurrency), h.limit+1/h.limit)
 	if int(h.limit) > before {
 		h.wakeLocked()
 	}
-	h.mu.Unlock()
 }
 
 // slotBody releases the host's concurrency slot when the response body is

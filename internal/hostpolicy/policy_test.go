@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,8 +125,10 @@ func stateOf(t *testing.T, p *Policy, key string) HostState {
 	return HostState{}
 }
 
+// TestPacingAtServer is not parallel: arrival times are measured at the
+// server, and scheduling jitter from other tests on a loaded machine would
+// compress them.
 func TestPacingAtServer(t *testing.T) {
-	t.Parallel()
 	const (
 		r     = 20
 		burst = 1
@@ -339,3 +342,38 @@ func (w *waitSignal) Wait(_ string, d time.Duration) {
 }
 
 var _ = fulltext.CodeOf
+
+func TestAdaptiveLimitOnLatency(t *testing.T) {
+	t.Parallel()
+	clock := fulltext.NewStubClock(time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC))
+	var slow atomic.Bool
+	// The handler moves the stub clock: that is the latency the policy sees.
+	srv := newRecServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if slow.Load() {
+			clock.Advance(10 * time.Second)
+		} else {
+			clock.Advance(200 * time.Millisecond)
+		}
+		io.WriteString(w, "ok")
+	})
+	p := NewPolicy(PolicyConfig{
+		Hosts: map[string]HostConfig{srv.key: {Rate: rate.Inf, Concurrency: 8}},
+		Clock: clock,
+	})
+	c := policyClient(t, p)
+	for range 10 {
+		if _, err := get(t, c, t.Context(), srv.URL+"/a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := stateOf(t, p, srv.key); st.Limit != 8 {
+		t.Fatalf("limit after fast responses = %d, want 8", st.Limit)
+	}
+	slow.Store(true)
+	if _, err := get(t, c, t.Context(), srv.URL+"/a"); err != nil {
+		t.Fatal(err)
+	}
+	if st := stateOf(t, p, srv.key); st.Limit != 6 {
+		t.Fatalf("limit after a response 50× slower than usual = %d, want 6", st.Limit)
+	}
+}

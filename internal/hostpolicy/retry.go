@@ -92,9 +92,12 @@ func isTLSError(err error) bool {
 
 // retryableErr reports whether a transport error is transient: timeouts,
 // resets, refused connections and connections closed mid-response. Never
-// TLS failures, guard refusals or a cancelled context.
+// TLS failures, guard refusals or a cancelled context (callers check the
+// request's context first).
 func retryableErr(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// Not context.DeadlineExceeded: net/http's own timeouts match it. The
+	// caller checks the request's context instead.
+	if errors.Is(err, context.Canceled) {
 		return false
 	}
 	var fe *fulltext.Error

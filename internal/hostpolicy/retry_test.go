@@ -349,3 +349,41 @@ func TestOperatorPause(t *testing.T) {
 		t.Errorf("server saw %d requests, want 1", n)
 	}
 }
+
+func TestTimeoutRetried(t *testing.T) {
+	t.Parallel()
+	srv := newRecServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n < 2 {
+			<-r.Context().Done() // never answer; the client gives up
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	safety := &loopbackOnly{}
+	t.Cleanup(func() { safety.checkNoLeak(t) })
+	d := NewDialer(DialerConfig{AllowPrivate: true, Resolver: newFakeResolver(nil), Control: safety.Control})
+	tr, err := NewTransport(TransportConfig{Dialer: d, ResponseHeaderTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	for _, tt := range []struct {
+		name       string
+		maxRetries int
+		wantCode   int
+		wantErr    fulltext.Code
+	}{
+		{"gives up as timeout", -1, 0, fulltext.CodeTimeout},
+		{"retried to success", 3, 200, ""},
+	} {
+		p := NewPolicy(fastRetries(srv.key, tt.maxRetries))
+		c := &http.Client{Transport: p.Wrap(tr)}
+		code, err := get(t, c, t.Context(), srv.URL+"/slow")
+		if code != tt.wantCode || fulltext.CodeOf(err) != tt.wantErr {
+			t.Fatalf("%s: %d, %v; want %d, code %q", tt.name, code, err, tt.wantCode, tt.wantErr)
+		}
+	}
+	if n := srv.count(); n != 3 {
+		t.Errorf("server saw %d requests, want 3 (1 + 1 timed out, retried, then ok)", n)
+	}
+}

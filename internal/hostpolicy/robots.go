@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/temoto/robotstxt"
+	"golang.org/x/time/rate"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
@@ -77,6 +78,9 @@ func (p *Policy) checkRobots(req *http.Request, h *host, next http.RoundTripper)
 			return err
 		}
 		e.data, e.kind, e.expires = data, kind, p.clock.Now().Add(p.robotsTTL)
+		if kind == "rules" {
+			p.applyCrawlDelay(h, data.FindGroup(robotsAgent).CrawlDelay)
+		}
 	}
 	path := req.URL.EscapedPath()
 	if path == "" {
@@ -165,4 +169,20 @@ func allowAll() *robotstxt.RobotsData {
 func disallowAll() *robotstxt.RobotsData {
 	d, _ := robotstxt.FromStatusAndBytes(http.StatusServiceUnavailable, nil)
 	return d
+}
+
+// maxCrawlDelay bounds the Crawl-delay obeyed, so a hostile robots.txt
+// cannot stall a host's queue for hours.
+const maxCrawlDelay = time.Minute
+
+// applyCrawlDelay slows h to one request per Crawl-delay when that is
+// slower than its configured rate; it never speeds a host up.
+func (p *Policy) applyCrawlDelay(h *host, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	lim := rate.Every(min(d, maxCrawlDelay))
+	if lim < h.lim.Limit() {
+		h.lim.SetLimitAt(p.clock.Now(), lim)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
@@ -152,5 +154,36 @@ func TestRobotsCancelled(t *testing.T) {
 	}
 	if st := stateOf(t, p, srv.key); st.Robots != "" {
 		t.Errorf("a cancelled fetch cached robots verdict %q", st.Robots)
+	}
+}
+
+func TestRobotsCrawlDelaySlowsHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		configured rate.Limit
+		body       string
+		want       rate.Limit
+	}{
+		{"slower than configured", rate.Inf, "User-agent: oafetch\nCrawl-delay: 2\nDisallow: /x\n", rate.Every(2 * time.Second)},
+		{"capped", rate.Inf, "User-agent: *\nCrawl-delay: 86400\n", rate.Every(maxCrawlDelay)},
+		{"never faster", 20, "User-agent: *\nCrawl-delay: 0.01\n", 20},
+		{"other group ignored", rate.Inf, "User-agent: otherbot\nCrawl-delay: 9\n", rate.Inf},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := robotsServer(t, 200, tt.body)
+			cfg := fastRetries(srv.key, -1)
+			cfg.Hosts[srv.key] = HostConfig{Rate: tt.configured, Concurrency: 1}
+			p := NewPolicy(cfg)
+			c := policyClient(t, p)
+			if _, err := get(t, c, WithRobots(t.Context()), srv.URL+"/a"); err != nil {
+				t.Fatal(err)
+			}
+			if st := stateOf(t, p, srv.key); st.Rate != tt.want {
+				t.Errorf("rate %v, want %v", st.Rate, tt.want)
+			}
+		})
 	}
 }
