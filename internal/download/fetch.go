@@ -275,4 +275,3 @@ func (m *meter) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-

@@ -273,4 +273,3 @@ func FuzzParseContentRange(f *testing.F) {
 		}
 	})
 }
-
