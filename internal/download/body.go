@@ -29,7 +29,7 @@ type run struct {
 // memory.
 func (r *run) process() error {
 	d, resp, f := r.d, r.x.resp, r.f
-	f.Page, f.PageCut, f.Temp, f.SHA256, f.Bytes = nil, false, nil, "", 0
+	f.Page, f.PageCut, f.Temp, f.SHA256, f.Bytes, f.Encrypted = nil, false, nil, "", 0, false
 	if resp.ContentLength > d.cfg.MaxBodyBytes {
 		return fulltext.Errorf(fulltext.CodeTooLarge, "download: %s: content-length %d over %d", f.FinalURL, resp.ContentLength, d.cfg.MaxBodyBytes)
 	}

@@ -104,6 +104,11 @@ type Fetched struct {
 	// SHA256 (hex) and Bytes describe Temp's or Page's content.
 	SHA256 string
 	Bytes  int64
+	// Encrypted flags a PDF whose trailer names an /Encrypt dictionary
+	// (stored all the same; readers may need a password).
+	Encrypted bool
+	// NotModified is set by Refetch on 304: nothing was downloaded.
+	NotModified bool
 
 	lease fulltext.Lease
 }

@@ -42,23 +42,50 @@ import (
 // wrapping context.Canceled (not an outcome: the caller stopped it). On
 // every error the temp artifact is aborted.
 func (d *Downloader) Fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, hooks Hooks) (*Fetched, error) {
+	return d.fetch(ctx, l, c, Validators{}, hooks)
+}
+
+// Validators identify the copy of a candidate already stored, from the
+// response it came in (fulltext.Result.ETag, LastMod).
+type Validators struct {
+	ETag         string
+	LastModified string
+}
+
+// Refetch is Fetch with a conditional request: If-None-Match and
+// If-Modified-Since are sent from v (on every hop of a redirect chain).
+// When the server answers 304 Not Modified, Refetch returns a Fetched with
+// NotModified set, no body and no temp (the caller records ok-existing);
+// any other answer is handled exactly as by Fetch.
+func (d *Downloader) Refetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, v Validators, hooks Hooks) (*Fetched, error) {
+	return d.fetch(ctx, l, c, v, hooks)
+}
+
+func (d *Downloader) fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, v Validators, hooks Hooks) (*Fetched, error) {
 	r := &run{d: d, parent: ctx, l: l, hooks: hooks}
 	r.x = d.newXfer(ctx)
 	defer func() { r.x.close() }()
 
-	hops, err := d.follow(r.x, c)
+	hops, err := d.follow(r.x, c, v)
 	if err != nil {
 		return nil, d.classify(r.x.ctx, err)
 	}
 	resp := r.x.resp
 	r.f = &Fetched{FinalURL: hops[len(hops)-1], Status: resp.StatusCode, Header: resp.Header, Hops: hops, lease: l}
+	if resp.StatusCode == http.StatusNotModified && v != (Validators{}) {
+		r.f.NotModified = true
+		return r.f, nil
+	}
 	if err := d.statusError(resp); err != nil {
 		return nil, err
 	}
 	if hooks.Headers != nil {
+		// The hook's time (a ledger write) is not the server's stall.
+		r.x.wd.stop()
 		if err := hooks.Headers(resp.StatusCode, resp.Header); err != nil {
 			return nil, err
 		}
+		r.x.wd.kick()
 	}
 	r.resume = resumeFrom(resp, r.f.FinalURL)
 	for restarts := 0; ; restarts++ {
@@ -107,7 +134,7 @@ func (x *xfer) close() {
 
 // follow sends the requests of one redirect chain and returns the final
 // response in x.resp, its body unread, and returns the URLs requested.
-func (d *Downloader) follow(x *xfer, c fulltext.Candidate) ([]string, error) {
+func (d *Downloader) follow(x *xfer, c fulltext.Candidate, v Validators) ([]string, error) {
 	cur, err := url.Parse(c.URL)
 	if err != nil || (cur.Scheme != "http" && cur.Scheme != "https") || cur.Host == "" {
 		return nil, fulltext.Errorf(fulltext.CodeResolverError, "download: bad candidate url %q", c.URL)
@@ -132,6 +159,12 @@ func (d *Downloader) follow(x *xfer, c fulltext.Candidate) ([]string, error) {
 		}
 		if len(hops) == 1 && c.Referer != "" {
 			req.Header.Set("Referer", c.Referer)
+		}
+		if v.ETag != "" {
+			req.Header.Set("If-None-Match", v.ETag)
+		}
+		if v.LastModified != "" {
+			req.Header.Set("If-Modified-Since", v.LastModified)
 		}
 		resp, err := d.client.Do(req)
 		if err != nil {

@@ -21,9 +21,11 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 	d, f := r.d, r.f
 	if r.hooks.Stream != nil && !r.streamed {
 		r.streamed = true
+		r.x.wd.stop()
 		if err := r.hooks.Stream(); err != nil {
 			return err
 		}
+		r.x.wd.kick()
 	}
 	tmp, err := d.store.Create(r.x.ctx, r.l)
 	if err != nil {
@@ -91,9 +93,11 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 		if size < d.cfg.MinPDFBytes {
 			return fulltext.Errorf(fulltext.CodeTooSmall, "download: %s: pdf of %d bytes, under %d", f.FinalURL, size, d.cfg.MinPDFBytes)
 		}
-		if err := ValidatePDF(head, tail.Bytes(), size); err != nil {
+		t := tail.Bytes()
+		if err := ValidatePDF(head, t, size); err != nil {
 			return err
 		}
+		f.Encrypted = PDFEncrypted(t)
 	case fulltext.KindXML:
 		_ = jats.w.Close()
 		if err := jats.wait(); err != nil {
