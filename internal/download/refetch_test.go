@@ -26,7 +26,9 @@ func TestRefetch(t *testing.T) {
 		"/moved":  redirect(http.StatusFound, "/x.pdf"),
 		"/always": serve("application/pdf", pdf),
 	}, download.Config{}, false, filestore.Options{})
-	c := func(p string) fulltext.Candidate { return fulltext.Candidate{URL: b.srv.URL + p, Kind: fulltext.KindPDF} }
+	c := func(p string) fulltext.Candidate {
+		return fulltext.Candidate{URL: b.srv.URL + p, Kind: fulltext.KindPDF}
+	}
 
 	f, err := b.d.Fetch(t.Context(), lease, c("/x.pdf"), download.Hooks{})
 	if err != nil {
