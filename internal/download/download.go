@@ -62,8 +62,10 @@ type Downloader struct {
 
 // New returns a Downloader using a copy of client whose CheckRedirect stops
 // at every redirect (the Downloader follows them itself, checking each hop);
-// the caller's client is not modified. client's transport carries the
-// politeness, robots and address policies.
+// the caller's client is not modified. client (not nil) carries the
+// politeness, robots and address policies in its transport; errors those
+// return as *fulltext.Error (skip-blocklist, rate-limited…) come back from
+// Fetch with their code unchanged.
 func New(cfg Config, client *http.Client, store fulltext.ArtifactStore) *Downloader {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
