@@ -29,7 +29,9 @@ import (
 //  5. validate: Content-Length kept (shorter → truncated), size within
 //     MaxBodyBytes (too-large) and at least MinPDFBytes for a PDF
 //     (too-small), PDF structure (ValidatePDF), JATS (ValidateJATS,
-//     parsed while streaming).
+//     parsed while streaming). A body longer than its Content-Length is
+//     never seen past it (the transport stops there); the cut file then
+//     fails validation (pdf-corrupt, wrong-type), so it is never stored.
 //
 // A body interrupted by a reset, a cut or a stall is resumed (up to 5
 // times) with Range and If-Range when the response had a length, no
