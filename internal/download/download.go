@@ -62,8 +62,10 @@ type Downloader struct {
 
 // New returns a Downloader using a copy of client whose CheckRedirect stops
 // at every redirect (the Downloader follows them itself, checking each hop);
-// the caller's client is not modified. client's transport carries the
-// politeness, robots and address policies.
+// the caller's client is not modified. client (not nil) carries the
+// politeness, robots and address policies in its transport; errors those
+// return as *fulltext.Error (skip-blocklist, rate-limited…) come back from
+// Fetch with their code unchanged.
 func New(cfg Config, client *http.Client, store fulltext.ArtifactStore) *Downloader {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -104,6 +106,11 @@ type Fetched struct {
 	// SHA256 (hex) and Bytes describe Temp's or Page's content.
 	SHA256 string
 	Bytes  int64
+	// Encrypted flags a PDF whose trailer names an /Encrypt dictionary
+	// (stored all the same; readers may need a password).
+	Encrypted bool
+	// NotModified is set by Refetch on 304: nothing was downloaded.
+	NotModified bool
 
 	lease fulltext.Lease
 }

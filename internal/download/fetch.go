@@ -2,8 +2,6 @@ package download
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -31,80 +29,117 @@ import (
 //  5. validate: Content-Length kept (shorter → truncated), size within
 //     MaxBodyBytes (too-large) and at least MinPDFBytes for a PDF
 //     (too-small), PDF structure (ValidatePDF), JATS (ValidateJATS,
-//     parsed while streaming).
+//     parsed while streaming). A body longer than its Content-Length is
+//     never seen past it (the transport stops there); the cut file then
+//     fails validation (pdf-corrupt, wrong-type), so it is never stored.
+//
+// A body interrupted by a reset, a cut or a stall is resumed (up to 5
+// times) with Range and If-Range when the response had a length, no
+// content coding and a validator (strong ETag or Last-Modified): the bytes
+// already hashed are kept. A server that answers with the whole file
+// (Range ignored, or the file changed) is read again from byte zero, once.
 //
 // No byte for StallTimeout → timeout; ctx's deadline → timeout; a failed
 // connection → network-error. When ctx is cancelled Fetch returns an error
 // wrapping context.Canceled (not an outcome: the caller stopped it). On
 // every error the temp artifact is aborted.
 func (d *Downloader) Fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, hooks Hooks) (*Fetched, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	wd := newWatchdog(d.cfg.StallTimeout, cancel)
-	defer wd.stop()
+	return d.fetch(ctx, l, c, Validators{}, hooks)
+}
 
-	resp, hops, err := d.follow(ctx, c)
+// Validators identify the copy of a candidate already stored, from the
+// response it came in (fulltext.Result.ETag, LastMod).
+type Validators struct {
+	ETag         string
+	LastModified string
+}
+
+// Refetch is Fetch with a conditional request: If-None-Match and
+// If-Modified-Since are sent from v (on every hop of a redirect chain).
+// When the server answers 304 Not Modified, Refetch returns a Fetched with
+// NotModified set, no body and no temp (the caller records ok-existing);
+// any other answer is handled exactly as by Fetch.
+func (d *Downloader) Refetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, v Validators, hooks Hooks) (*Fetched, error) {
+	return d.fetch(ctx, l, c, v, hooks)
+}
+
+func (d *Downloader) fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, v Validators, hooks Hooks) (*Fetched, error) {
+	r := &run{d: d, parent: ctx, l: l, hooks: hooks}
+	r.x = d.newXfer(ctx)
+	defer func() { r.x.close() }()
+
+	hops, err := d.follow(r.x, c, v)
 	if err != nil {
-		return nil, d.classify(ctx, err)
+		return nil, d.classify(r.x.ctx, err)
 	}
-	defer resp.Body.Close()
-	wd.kick()
-	f := &Fetched{FinalURL: hops[len(hops)-1], Status: resp.StatusCode, Header: resp.Header, Hops: hops, lease: l}
+	resp := r.x.resp
+	r.f = &Fetched{FinalURL: hops[len(hops)-1], Status: resp.StatusCode, Header: resp.Header, Hops: hops, lease: l}
+	if resp.StatusCode == http.StatusNotModified && v != (Validators{}) {
+		r.f.NotModified = true
+		return r.f, nil
+	}
 	if err := d.statusError(resp); err != nil {
 		return nil, err
 	}
 	if hooks.Headers != nil {
+		// The hook's time (a ledger write) is not the server's stall.
+		r.x.wd.stop()
 		if err := hooks.Headers(resp.StatusCode, resp.Header); err != nil {
 			return nil, err
 		}
+		r.x.wd.kick()
 	}
-	if resp.ContentLength > d.cfg.MaxBodyBytes {
-		return nil, fulltext.Errorf(fulltext.CodeTooLarge, "download: %s: content-length %d over %d", f.FinalURL, resp.ContentLength, d.cfg.MaxBodyBytes)
-	}
-	body := &meter{r: resp.Body, wd: wd, max: d.cfg.MaxBodyBytes}
-	head := make([]byte, HeadSize)
-	n, err := io.ReadFull(body, head)
-	head = head[:n]
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, d.classify(ctx, err)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) && body.err != nil {
-		return nil, d.classify(ctx, body.err)
-	}
-	if n == 0 {
-		if resp.ContentLength > 0 {
-			return nil, fulltext.Errorf(fulltext.CodeTruncated, "download: %s: 0 of %d bytes", f.FinalURL, resp.ContentLength)
+	r.resume = resumeFrom(resp, r.f.FinalURL)
+	for restarts := 0; ; restarts++ {
+		err := r.process()
+		var rs *restart
+		if errors.As(err, &rs) && restarts < maxRestarts {
+			r.x.close()
+			r.x = rs.x
+			r.resume = resumeFrom(rs.x.resp, r.f.FinalURL)
+			r.f.Header, r.f.Status = rs.x.resp.Header, rs.x.resp.StatusCode
+			continue
 		}
-		return nil, fulltext.Errorf(fulltext.CodeEmptyBody, "download: %s: empty body", f.FinalURL)
-	}
-	declared := ParseContentType(resp.Header.Get("Content-Type"))
-	f.Kind = SniffKind(head, declared)
-	switch f.Kind {
-	case fulltext.KindPDF, fulltext.KindXML:
-		if err := d.stream(ctx, f, l, head, body, resp.ContentLength, hooks); err != nil {
+		if rs != nil {
+			rs.x.close()
+			return nil, rs.cause
+		}
+		if err != nil {
 			return nil, err
 		}
-		return f, nil
-	case fulltext.KindHTML:
-		if !isPDFType(declared) {
-			if err := d.page(ctx, f, head, body, resp.ContentLength); err != nil {
-				return nil, err
-			}
-			return f, nil
-		}
+		return r.f, nil
 	}
-	if looksMarkup(head) {
-		return nil, fulltext.Errorf(fulltext.CodeWrongType, "download: %s: html or javascript served as %q", f.FinalURL, declared)
+}
+
+// xfer is one HTTP exchange (a redirect chain, or one resumption) with its
+// own stall watchdog: no byte for StallTimeout cancels its context with
+// errStall.
+type xfer struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wd     *watchdog
+	resp   *http.Response
+}
+
+func (d *Downloader) newXfer(parent context.Context) *xfer {
+	ctx, cancel := context.WithCancelCause(parent)
+	return &xfer{ctx: ctx, cancel: cancel, wd: newWatchdog(d.cfg.StallTimeout, cancel)}
+}
+
+func (x *xfer) close() {
+	if x.resp != nil {
+		_ = x.resp.Body.Close()
 	}
-	return nil, fulltext.Errorf(fulltext.CodeWrongType, "download: %s: not a pdf, xml or html document (%q)", f.FinalURL, declared)
+	x.wd.stop()
+	x.cancel(nil)
 }
 
 // follow sends the requests of one redirect chain and returns the final
-// response, its body unread, and the URLs requested.
-func (d *Downloader) follow(ctx context.Context, c fulltext.Candidate) (*http.Response, []string, error) {
+// response in x.resp, its body unread, and returns the URLs requested.
+func (d *Downloader) follow(x *xfer, c fulltext.Candidate, v Validators) ([]string, error) {
 	cur, err := url.Parse(c.URL)
 	if err != nil || (cur.Scheme != "http" && cur.Scheme != "https") || cur.Host == "" {
-		return nil, nil, fulltext.Errorf(fulltext.CodeResolverError, "download: bad candidate url %q", c.URL)
+		return nil, fulltext.Errorf(fulltext.CodeResolverError, "download: bad candidate url %q", c.URL)
 	}
 	seen := map[string]bool{}
 	var hops []string
@@ -112,13 +147,13 @@ func (d *Downloader) follow(ctx context.Context, c fulltext.Candidate) (*http.Re
 		cur.Fragment, cur.RawFragment = "", ""
 		u := cur.String()
 		if seen[u] {
-			return nil, hops, fulltext.Errorf(fulltext.CodeRedirectLoop, "download: redirect loop back to %s", u)
+			return hops, fulltext.Errorf(fulltext.CodeRedirectLoop, "download: redirect loop back to %s", u)
 		}
 		seen[u] = true
 		hops = append(hops, u)
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		req, err := http.NewRequestWithContext(x.ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, hops, fulltext.Errorf(fulltext.CodeResolverError, "download: %w", err)
+			return hops, fulltext.Errorf(fulltext.CodeResolverError, "download: %w", err)
 		}
 		req.Header.Set("Accept", accept(c.Kind))
 		if d.cfg.UserAgent != "" {
@@ -127,24 +162,32 @@ func (d *Downloader) follow(ctx context.Context, c fulltext.Candidate) (*http.Re
 		if len(hops) == 1 && c.Referer != "" {
 			req.Header.Set("Referer", c.Referer)
 		}
+		if v.ETag != "" {
+			req.Header.Set("If-None-Match", v.ETag)
+		}
+		if v.LastModified != "" {
+			req.Header.Set("If-Modified-Since", v.LastModified)
+		}
 		resp, err := d.client.Do(req)
 		if err != nil {
-			return nil, hops, err
+			return hops, err
 		}
+		x.wd.kick()
 		if !isRedirect(resp.StatusCode) {
-			return resp, hops, nil
+			x.resp = resp
+			return hops, nil
 		}
 		loc := resp.Header.Get("Location")
 		drain(resp.Body)
 		if loc == "" {
-			return nil, hops, fulltext.Errorf(fulltext.CodeServerError, "download: %s: http %d without Location", u, resp.StatusCode)
+			return hops, fulltext.Errorf(fulltext.CodeServerError, "download: %s: http %d without Location", u, resp.StatusCode)
 		}
 		next, err := cur.Parse(loc)
 		if err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Host == "" {
-			return nil, hops, fulltext.Errorf(fulltext.CodeNotFound, "download: %s: bad redirect to %q", u, loc)
+			return hops, fulltext.Errorf(fulltext.CodeNotFound, "download: %s: bad redirect to %q", u, loc)
 		}
 		if len(hops) > d.cfg.MaxHops {
-			return nil, hops, fulltext.Errorf(fulltext.CodeMaxHops, "download: more than %d redirects from %s", d.cfg.MaxHops, hops[0])
+			return hops, fulltext.Errorf(fulltext.CodeMaxHops, "download: more than %d redirects from %s", d.cfg.MaxHops, hops[0])
 		}
 		cur = next
 	}
@@ -266,33 +309,4 @@ func (m *meter) Read(p []byte) (int, error) {
 		m.err = err
 	}
 	return n, err
-}
-
-// page reads the rest of an HTML/text page into f.Page, up to MaxPageBytes.
-func (d *Downloader) page(ctx context.Context, f *Fetched, head []byte, body *meter, contentLength int64) error {
-	buf := append(make([]byte, 0, min(d.cfg.MaxPageBytes, max(contentLength, int64(len(head))*4))), head...)
-	rest := d.cfg.MaxPageBytes - int64(len(buf))
-	if rest > 0 {
-		more, err := io.ReadAll(io.LimitReader(body, rest))
-		if err != nil {
-			return d.classify(ctx, err)
-		}
-		buf = append(buf, more...)
-	}
-	if int64(len(buf)) >= d.cfg.MaxPageBytes {
-		var one [1]byte
-		if n, _ := body.Read(one[:]); n > 0 {
-			f.PageCut = true
-		}
-	}
-	if !f.PageCut && contentLength >= 0 && int64(len(buf)) < contentLength {
-		return fulltext.Errorf(fulltext.CodeTruncated, "download: %s: %d of %d bytes", f.FinalURL, len(buf), contentLength)
-	}
-	if int64(len(buf)) > d.cfg.MaxPageBytes {
-		buf = buf[:d.cfg.MaxPageBytes]
-		f.PageCut = true
-	}
-	sum := sha256.Sum256(buf)
-	f.Page, f.SHA256, f.Bytes = buf, hex.EncodeToString(sum[:]), int64(len(buf))
-	return nil
 }

@@ -1,7 +1,6 @@
 package download
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,18 +14,23 @@ import (
 var errXMLRejected = errors.New("xml rejected")
 
 // stream writes head and the rest of body to a new temp artifact, hashing
-// and validating on the way, and fills f.Temp, f.SHA256 and f.Bytes. The
-// temp is aborted on every error.
-func (d *Downloader) stream(ctx context.Context, f *Fetched, l fulltext.Lease, head []byte, body *meter, contentLength int64, hooks Hooks) (err error) {
-	if hooks.Stream != nil {
-		if err := hooks.Stream(); err != nil {
+// and validating on the way, and fills f.Temp, f.SHA256 and f.Bytes. An
+// interrupted body is resumed with a Range request when the server allows
+// it (resume.go). The temp is aborted on every error.
+func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) {
+	d, f := r.d, r.f
+	if r.hooks.Stream != nil && !r.streamed {
+		r.streamed = true
+		r.x.wd.stop()
+		if err := r.hooks.Stream(); err != nil {
 			return err
 		}
+		r.x.wd.kick()
 	}
-	tmp, err := d.store.Create(ctx, l)
+	tmp, err := d.store.Create(r.x.ctx, r.l)
 	if err != nil {
-		if ctx.Err() != nil {
-			return d.classify(ctx, err)
+		if r.x.ctx.Err() != nil {
+			return d.classify(r.x.ctx, err)
 		}
 		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 	}
@@ -74,7 +78,10 @@ func (d *Downloader) stream(ctx context.Context, f *Fetched, l fulltext.Lease, h
 			break
 		}
 		if rerr != nil {
-			return d.classify(ctx, rerr)
+			cause := d.classify(r.x.ctx, rerr)
+			if err := r.resumeBody(body, cause); err != nil {
+				return err
+			}
 		}
 	}
 	size := body.n
@@ -86,9 +93,11 @@ func (d *Downloader) stream(ctx context.Context, f *Fetched, l fulltext.Lease, h
 		if size < d.cfg.MinPDFBytes {
 			return fulltext.Errorf(fulltext.CodeTooSmall, "download: %s: pdf of %d bytes, under %d", f.FinalURL, size, d.cfg.MinPDFBytes)
 		}
-		if err := ValidatePDF(head, tail.Bytes(), size); err != nil {
+		t := tail.Bytes()
+		if err := ValidatePDF(head, t, size); err != nil {
 			return err
 		}
+		f.Encrypted = PDFEncrypted(t)
 	case fulltext.KindXML:
 		_ = jats.w.Close()
 		if err := jats.wait(); err != nil {

@@ -159,6 +159,13 @@ func ValidatePDF(head, tail []byte, size int64) error {
 	return nil
 }
 
+// PDFEncrypted reports whether the tail of a PDF (its trailer or
+// cross-reference stream dictionary) refers to an /Encrypt dictionary. A
+// heuristic: an encrypted PDF whose trailer is not in the tail is missed.
+func PDFEncrypted(tail []byte) bool {
+	return bytes.Contains(tail, []byte("/Encrypt"))
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // ValidateJATS reads r to its end and checks that it is a well-formed XML

@@ -142,6 +142,11 @@ func (s *Store) linkFriendly(obj, p string, l fulltext.Lease) error {
 		_ = s.root.Remove(staged)
 		return err
 	}
+	// rename(2) does nothing when both names are links to the same file,
+	// as when a concurrent Commit linked p to the same object meanwhile.
+	if err := s.root.Remove(staged); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if err := s.syncDir(dir); err != nil {
 		// Not known to be durable: a failed Commit leaves no friendly path.
 		_ = s.root.Remove(p)

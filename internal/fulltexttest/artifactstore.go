@@ -24,17 +24,17 @@ func RunArtifactStoreTests(t *testing.T, newStore func(t *testing.T) fulltext.Ar
 		name string
 		fn   func(t *testing.T, s fulltext.ArtifactStore)
 	}{
-		{"RoundTrip", testRoundTrip},
-		{"Dedupe", testDedupe},
-		{"CommitIdempotent", testCommitIdempotent},
-		{"CommitChecksumMismatch", testChecksumMismatch},
-		{"AbortRemovesTemp", testAbort},
-		{"TempsAndRemoveTemp", testTemps},
-		{"WalkAndRemove", testWalkRemove},
-		{"NotFound", testNotFound},
-		{"ConcurrentSameContent", testConcurrentCommit},
-		{"BadNames", testBadNames},
-		{"CancelledContext", testCancelled},
+		{"RoundTrip", artTestRoundTrip},
+		{"Dedupe", artTestDedupe},
+		{"CommitIdempotent", artTestCommitIdempotent},
+		{"CommitChecksumMismatch", artTestChecksumMismatch},
+		{"AbortRemovesTemp", artTestAbort},
+		{"TempsAndRemoveTemp", artTestTemps},
+		{"WalkAndRemove", artTestWalkRemove},
+		{"NotFound", artTestNotFound},
+		{"ConcurrentSameContent", artTestConcurrentCommit},
+		{"BadNames", artTestBadNames},
+		{"CancelledContext", artTestCancelled},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -43,13 +43,13 @@ func RunArtifactStoreTests(t *testing.T, newStore func(t *testing.T) fulltext.Ar
 	}
 }
 
-func sum(b []byte) string {
+func artSum(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
 
-// writeTemp creates a temp for lease l holding body.
-func writeTemp(t *testing.T, s fulltext.ArtifactStore, l fulltext.Lease, body []byte) fulltext.TempArtifact {
+// artWriteTemp creates a temp for lease l holding body.
+func artWriteTemp(t *testing.T, s fulltext.ArtifactStore, l fulltext.Lease, body []byte) fulltext.TempArtifact {
 	t.Helper()
 	tmp, err := s.Create(t.Context(), l)
 	if err != nil {
@@ -68,10 +68,10 @@ func writeTemp(t *testing.T, s fulltext.ArtifactStore, l fulltext.Lease, body []
 	return tmp
 }
 
-func commit(t *testing.T, s fulltext.ArtifactStore, l fulltext.Lease, path string, body []byte) fulltext.Artifact {
+func artCommit(t *testing.T, s fulltext.ArtifactStore, l fulltext.Lease, path string, body []byte) fulltext.Artifact {
 	t.Helper()
-	tmp := writeTemp(t, s, l, body)
-	a, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: path, SHA256: sum(body), Kind: fulltext.KindPDF})
+	tmp := artWriteTemp(t, s, l, body)
+	a, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: path, SHA256: artSum(body), Kind: fulltext.KindPDF})
 	if err != nil {
 		t.Fatalf("Commit %s: %v", path, err)
 	}
@@ -81,7 +81,7 @@ func commit(t *testing.T, s fulltext.ArtifactStore, l fulltext.Lease, path strin
 	return a
 }
 
-func readAll(t *testing.T, s fulltext.ArtifactStore, path string) []byte {
+func artReadAll(t *testing.T, s fulltext.ArtifactStore, path string) []byte {
 	t.Helper()
 	rc, err := s.Open(t.Context(), path)
 	if err != nil {
@@ -95,7 +95,7 @@ func readAll(t *testing.T, s fulltext.ArtifactStore, path string) []byte {
 	return b
 }
 
-func tempNames(t *testing.T, s fulltext.ArtifactStore) []string {
+func artTempNames(t *testing.T, s fulltext.ArtifactStore) []string {
 	t.Helper()
 	temps, err := s.Temps(t.Context())
 	if err != nil {
@@ -108,40 +108,40 @@ func tempNames(t *testing.T, s fulltext.ArtifactStore) []string {
 	return names
 }
 
-func body(seed string, n int) []byte {
+func artBody(seed string, n int) []byte {
 	return bytes.Repeat([]byte(seed), n/len(seed)+1)[:n]
 }
 
-var lease = fulltext.Lease{JobID: 7, Epoch: 3, Owner: "w1"}
+var artLease = fulltext.Lease{JobID: 7, Epoch: 3, Owner: "w1"}
 
-func testRoundTrip(t *testing.T, s fulltext.ArtifactStore) {
-	want := body("%PDF-1.7 round trip ", 70_000)
-	a := commit(t, s, lease, "pdf/10.5555_rt.pdf", want)
-	if a.Path != "pdf/10.5555_rt.pdf" || a.SHA256 != sum(want) || a.Bytes != int64(len(want)) || a.Existing {
+func artTestRoundTrip(t *testing.T, s fulltext.ArtifactStore) {
+	want := artBody("%PDF-1.7 round trip ", 70_000)
+	a := artCommit(t, s, artLease, "pdf/10.5555_rt.pdf", want)
+	if a.Path != "pdf/10.5555_rt.pdf" || a.SHA256 != artSum(want) || a.Bytes != int64(len(want)) || a.Existing {
 		t.Fatalf("Commit = %+v", a)
 	}
 	if a.ContentPath == "" || a.ContentPath == a.Path {
 		t.Fatalf("ContentPath = %q, want a content address", a.ContentPath)
 	}
-	if got := readAll(t, s, a.Path); !bytes.Equal(got, want) {
+	if got := artReadAll(t, s, a.Path); !bytes.Equal(got, want) {
 		t.Fatalf("Open(%s): %d bytes differ from the %d written", a.Path, len(got), len(want))
 	}
-	if got := readAll(t, s, a.ContentPath); !bytes.Equal(got, want) {
+	if got := artReadAll(t, s, a.ContentPath); !bytes.Equal(got, want) {
 		t.Fatalf("Open(%s): content path bytes differ", a.ContentPath)
 	}
 	size, err := s.Stat(t.Context(), a.Path)
 	if err != nil || size != int64(len(want)) {
 		t.Fatalf("Stat = %d, %v; want %d", size, err, len(want))
 	}
-	if names := tempNames(t, s); len(names) != 0 {
+	if names := artTempNames(t, s); len(names) != 0 {
 		t.Fatalf("temps left after Commit: %v", names)
 	}
 }
 
-func testDedupe(t *testing.T, s fulltext.ArtifactStore) {
-	same := body("identical bytes ", 5000)
-	a1 := commit(t, s, lease, "pdf/a.pdf", same)
-	a2 := commit(t, s, fulltext.Lease{JobID: 8, Epoch: 1}, "pdf/b.pdf", same)
+func artTestDedupe(t *testing.T, s fulltext.ArtifactStore) {
+	same := artBody("identical bytes ", 5000)
+	a1 := artCommit(t, s, artLease, "pdf/a.pdf", same)
+	a2 := artCommit(t, s, fulltext.Lease{JobID: 8, Epoch: 1}, "pdf/b.pdf", same)
 	if a1.Existing || !a2.Existing {
 		t.Fatalf("Existing = %v, %v; want false, true", a1.Existing, a2.Existing)
 	}
@@ -149,20 +149,20 @@ func testDedupe(t *testing.T, s fulltext.ArtifactStore) {
 		t.Fatalf("content paths differ: %+v vs %+v", a1, a2)
 	}
 	for _, p := range []string{"pdf/a.pdf", "pdf/b.pdf"} {
-		if got := readAll(t, s, p); !bytes.Equal(got, same) {
+		if got := artReadAll(t, s, p); !bytes.Equal(got, same) {
 			t.Fatalf("Open(%s) differs", p)
 		}
 	}
-	other := commit(t, s, lease, "pdf/c.pdf", body("other bytes ", 5000))
+	other := artCommit(t, s, artLease, "pdf/c.pdf", artBody("other bytes ", 5000))
 	if other.Existing || other.ContentPath == a1.ContentPath {
 		t.Fatalf("different content deduped: %+v", other)
 	}
 }
 
-func testCommitIdempotent(t *testing.T, s fulltext.ArtifactStore) {
-	b := body("idempotent ", 3000)
-	tmp := writeTemp(t, s, lease, b)
-	name := fulltext.ArtifactName{Path: "xml/x.xml", SHA256: sum(b), Kind: fulltext.KindXML}
+func artTestCommitIdempotent(t *testing.T, s fulltext.ArtifactStore) {
+	b := artBody("idempotent ", 3000)
+	tmp := artWriteTemp(t, s, artLease, b)
+	name := fulltext.ArtifactName{Path: "xml/x.xml", SHA256: artSum(b), Kind: fulltext.KindXML}
 	a1, err := s.Commit(t.Context(), tmp, name)
 	if err != nil {
 		t.Fatalf("Commit: %v", err)
@@ -172,24 +172,24 @@ func testCommitIdempotent(t *testing.T, s fulltext.ArtifactStore) {
 		t.Fatalf("second Commit of the same temp = %+v, %v; want %+v", a2, err, a1)
 	}
 	// The same content and name again, from a new temp (a replay).
-	a3 := commit(t, s, lease, "xml/x.xml", b)
+	a3 := artCommit(t, s, artLease, "xml/x.xml", b)
 	if !a3.Existing || a3.Path != a1.Path || a3.ContentPath != a1.ContentPath || a3.Bytes != a1.Bytes {
 		t.Fatalf("replayed Commit = %+v, want same as %+v with Existing", a3, a1)
 	}
-	if got := readAll(t, s, "xml/x.xml"); !bytes.Equal(got, b) {
+	if got := artReadAll(t, s, "xml/x.xml"); !bytes.Equal(got, b) {
 		t.Fatal("content changed after replay")
 	}
 	// A new version of the work replaces the friendly path.
-	nb := body("new version ", 3000)
-	commit(t, s, lease, "xml/x.xml", nb)
-	if got := readAll(t, s, "xml/x.xml"); !bytes.Equal(got, nb) {
+	nb := artBody("new version ", 3000)
+	artCommit(t, s, artLease, "xml/x.xml", nb)
+	if got := artReadAll(t, s, "xml/x.xml"); !bytes.Equal(got, nb) {
 		t.Fatal("friendly path not replaced by new content")
 	}
 }
 
-func testChecksumMismatch(t *testing.T, s fulltext.ArtifactStore) {
-	tmp := writeTemp(t, s, lease, []byte("some bytes"))
-	_, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: "pdf/bad.pdf", SHA256: sum([]byte("other")), Kind: fulltext.KindPDF})
+func artTestChecksumMismatch(t *testing.T, s fulltext.ArtifactStore) {
+	tmp := artWriteTemp(t, s, artLease, []byte("some bytes"))
+	_, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: "pdf/bad.pdf", SHA256: artSum([]byte("other")), Kind: fulltext.KindPDF})
 	if err == nil {
 		t.Fatal("Commit with a wrong sha256 succeeded")
 	}
@@ -201,9 +201,9 @@ func testChecksumMismatch(t *testing.T, s fulltext.ArtifactStore) {
 	}
 }
 
-func testAbort(t *testing.T, s fulltext.ArtifactStore) {
-	tmp := writeTemp(t, s, lease, []byte("partial"))
-	if names := tempNames(t, s); !slices.Contains(names, tmp.Name()) {
+func artTestAbort(t *testing.T, s fulltext.ArtifactStore) {
+	tmp := artWriteTemp(t, s, artLease, []byte("partial"))
+	if names := artTempNames(t, s); !slices.Contains(names, tmp.Name()) {
 		t.Fatalf("Temps = %v, want %s listed", names, tmp.Name())
 	}
 	if err := tmp.Abort(); err != nil {
@@ -212,7 +212,7 @@ func testAbort(t *testing.T, s fulltext.ArtifactStore) {
 	if err := tmp.Abort(); err != nil {
 		t.Fatalf("second Abort: %v", err)
 	}
-	if names := tempNames(t, s); len(names) != 0 {
+	if names := artTempNames(t, s); len(names) != 0 {
 		t.Fatalf("Temps after Abort = %v", names)
 	}
 	if _, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: "pdf/aborted.pdf"}); err == nil {
@@ -220,9 +220,9 @@ func testAbort(t *testing.T, s fulltext.ArtifactStore) {
 	}
 }
 
-func testTemps(t *testing.T, s fulltext.ArtifactStore) {
-	a := writeTemp(t, s, fulltext.Lease{JobID: 41, Epoch: 2}, []byte("a"))
-	b := writeTemp(t, s, fulltext.Lease{JobID: 42, Epoch: 9}, []byte("b"))
+func artTestTemps(t *testing.T, s fulltext.ArtifactStore) {
+	a := artWriteTemp(t, s, fulltext.Lease{JobID: 41, Epoch: 2}, []byte("a"))
+	b := artWriteTemp(t, s, fulltext.Lease{JobID: 42, Epoch: 9}, []byte("b"))
 	temps, err := s.Temps(t.Context())
 	if err != nil {
 		t.Fatalf("Temps: %v", err)
@@ -244,7 +244,7 @@ func testTemps(t *testing.T, s fulltext.ArtifactStore) {
 	if err := s.RemoveTemp(t.Context(), a.Name()); err != nil {
 		t.Fatalf("RemoveTemp: %v", err)
 	}
-	if names := tempNames(t, s); !slices.Equal(names, []string{b.Name()}) {
+	if names := artTempNames(t, s); !slices.Equal(names, []string{b.Name()}) {
 		t.Fatalf("Temps after RemoveTemp = %v", names)
 	}
 	if err := s.RemoveTemp(t.Context(), a.Name()); !errors.Is(err, fulltext.ErrNotFound) {
@@ -260,18 +260,18 @@ func testTemps(t *testing.T, s fulltext.ArtifactStore) {
 	}
 }
 
-func testWalkRemove(t *testing.T, s fulltext.ArtifactStore) {
+func artTestWalkRemove(t *testing.T, s fulltext.ArtifactStore) {
 	files := map[string][]byte{
-		"pdf/one.pdf":  body("one ", 1500),
-		"pdf/two.pdf":  body("two ", 2500),
-		"xml/tri.xml":  body("<article/> ", 300),
-		"html/q.html":  body("<html> ", 700),
-		"pdf/same.pdf": body("one ", 1500),
+		"pdf/one.pdf":  artBody("one ", 1500),
+		"pdf/two.pdf":  artBody("two ", 2500),
+		"xml/tri.xml":  artBody("<article/> ", 300),
+		"html/q.html":  artBody("<html> ", 700),
+		"pdf/same.pdf": artBody("one ", 1500),
 	}
 	for p, b := range files {
-		commit(t, s, lease, p, b)
+		artCommit(t, s, artLease, p, b)
 	}
-	writeTemp(t, s, lease, []byte("in flight")) // temps are not listed
+	artWriteTemp(t, s, artLease, []byte("in flight")) // temps are not listed
 	got := map[string]int64{}
 	err := s.Walk(t.Context(), func(p string, size int64) error {
 		got[p] = size
@@ -299,7 +299,7 @@ func testWalkRemove(t *testing.T, s fulltext.ArtifactStore) {
 		t.Fatalf("Stat after Remove: %v", err)
 	}
 	// The other path with the same content still opens.
-	if got := readAll(t, s, "pdf/same.pdf"); !bytes.Equal(got, files["pdf/same.pdf"]) {
+	if got := artReadAll(t, s, "pdf/same.pdf"); !bytes.Equal(got, files["pdf/same.pdf"]) {
 		t.Fatal("removing one path damaged a path with the same content")
 	}
 	if err := s.Remove(t.Context(), "pdf/one.pdf"); !errors.Is(err, fulltext.ErrNotFound) {
@@ -307,7 +307,7 @@ func testWalkRemove(t *testing.T, s fulltext.ArtifactStore) {
 	}
 }
 
-func testNotFound(t *testing.T, s fulltext.ArtifactStore) {
+func artTestNotFound(t *testing.T, s fulltext.ArtifactStore) {
 	if _, err := s.Open(t.Context(), "pdf/missing.pdf"); !errors.Is(err, fulltext.ErrNotFound) {
 		t.Fatalf("Open missing: %v", err)
 	}
@@ -319,9 +319,9 @@ func testNotFound(t *testing.T, s fulltext.ArtifactStore) {
 	}
 }
 
-func testConcurrentCommit(t *testing.T, s fulltext.ArtifactStore) {
+func artTestConcurrentCommit(t *testing.T, s fulltext.ArtifactStore) {
 	const n = 6
-	b := body("raced content ", 20_000)
+	b := artBody("raced content ", 20_000)
 	var wg sync.WaitGroup
 	results := make([]fulltext.Artifact, n)
 	errs := make([]error, n)
@@ -339,7 +339,7 @@ func testConcurrentCommit(t *testing.T, s fulltext.ArtifactStore) {
 				return
 			}
 			results[i], errs[i] = s.Commit(t.Context(), tmp, fulltext.ArtifactName{
-				Path: fmt.Sprintf("pdf/w%d.pdf", i%3), SHA256: sum(b), Kind: fulltext.KindPDF})
+				Path: fmt.Sprintf("pdf/w%d.pdf", i%3), SHA256: artSum(b), Kind: fulltext.KindPDF})
 		})
 	}
 	wg.Wait()
@@ -359,23 +359,23 @@ func testConcurrentCommit(t *testing.T, s fulltext.ArtifactStore) {
 		t.Fatalf("%d commits stored the content, want at least 1", fresh)
 	}
 	for i := range 3 {
-		if got := readAll(t, s, fmt.Sprintf("pdf/w%d.pdf", i)); !bytes.Equal(got, b) {
+		if got := artReadAll(t, s, fmt.Sprintf("pdf/w%d.pdf", i)); !bytes.Equal(got, b) {
 			t.Fatalf("pdf/w%d.pdf differs", i)
 		}
 	}
-	if names := tempNames(t, s); len(names) != 0 {
+	if names := artTempNames(t, s); len(names) != 0 {
 		t.Fatalf("temps left: %v", names)
 	}
 }
 
-func testBadNames(t *testing.T, s fulltext.ArtifactStore) {
+func artTestBadNames(t *testing.T, s fulltext.ArtifactStore) {
 	b := []byte("evil")
 	for _, p := range []string{
 		"../escape.pdf", "pdf/../../escape.pdf", "/abs/olute.pdf", `pdf\win.pdf`,
 		"", ".", "pdf/", "pdf//x.pdf", "./x.pdf", "pdf/./x.pdf", "a/..", "nul\x00.pdf",
 	} {
-		tmp := writeTemp(t, s, lease, b)
-		if _, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: p, SHA256: sum(b)}); err == nil {
+		tmp := artWriteTemp(t, s, artLease, b)
+		if _, err := s.Commit(t.Context(), tmp, fulltext.ArtifactName{Path: p, SHA256: artSum(b)}); err == nil {
 			t.Errorf("Commit(%q) succeeded", p)
 		}
 		if err := tmp.Abort(); err != nil {
@@ -396,13 +396,13 @@ func testBadNames(t *testing.T, s fulltext.ArtifactStore) {
 	}
 }
 
-func testCancelled(t *testing.T, s fulltext.ArtifactStore) {
+func artTestCancelled(t *testing.T, s fulltext.ArtifactStore) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := s.Create(ctx, lease); err == nil {
+	if _, err := s.Create(ctx, artLease); err == nil {
 		t.Fatal("Create with a cancelled context succeeded")
 	}
-	tmp := writeTemp(t, s, lease, []byte("cancelled"))
+	tmp := artWriteTemp(t, s, artLease, []byte("cancelled"))
 	defer tmp.Abort()
 	if _, err := s.Commit(ctx, tmp, fulltext.ArtifactName{Path: "pdf/c.pdf"}); err == nil {
 		t.Fatal("Commit with a cancelled context succeeded")
