@@ -150,6 +150,11 @@ func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Wor
 			p.Links = nil
 			p.Refresh = ""
 		}
+		// A refusal the page does not explain further is what its status says.
+		if (status == http.StatusUnauthorized || status == http.StatusForbidden) &&
+			(res.Verdict == landing.VerdictError || res.Verdict == landing.VerdictArticle) {
+			p.Code = fulltext.CodeBlockedForbidden
+		}
 	}
 	return p
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/hostpolicy"
 	"github.com/oafetch/oafetch/internal/source"
 )
 
@@ -328,7 +329,9 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		return false
 	}
 	start := r.c.clock.Now()
-	f, err := r.c.fetch.Fetch(ctx, r.lease, cand, r.hooks)
+	// Full texts and landing pages come from publisher hosts: robots.txt
+	// applies (API calls by the sources do not carry the mark).
+	f, err := r.c.fetch.Fetch(hostpolicy.WithRobots(ctx), r.lease, cand, r.hooks)
 	<-r.sem
 	att := fulltext.Attempt{
 		Source: cand.Source, URL: cand.URL, Host: hostOf(cand.URL), Technique: cand.Technique, Kind: cand.Kind,

@@ -78,6 +78,17 @@ func (d *Downloader) fetch(ctx context.Context, l fulltext.Lease, c fulltext.Can
 		r.f.NotModified = true
 		return r.f, nil
 	}
+	if isWall(resp) {
+		// The body, not the status alone, is the verdict: a refusal with an
+		// HTML body comes back as a page for the landing analysis to
+		// classify (challenge, login, paywall, plain forbidden).
+		head := make([]byte, HeadSize)
+		n, _ := io.ReadFull(resp.Body, head)
+		r.f.Kind = fulltext.KindHTML
+		if err := r.page(head[:n], &meter{r: resp.Body, wd: r.x.wd, max: d.cfg.MaxPageBytes + 1}, -1); err == nil && n > 0 {
+			return r.f, nil
+		}
+	}
 	if err := d.statusError(resp); err != nil {
 		return nil, err
 	}
@@ -217,6 +228,18 @@ func accept(k fulltext.Kind) string {
 		return "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 	}
 	return "application/pdf,*/*;q=0.5"
+}
+
+// isWall reports a refusal whose HTML body says why: 401, 403 and 451, and
+// any error status a bot shield marks (cf-mitigated).
+func isWall(resp *http.Response) bool {
+	s := resp.StatusCode
+	if s != http.StatusUnauthorized && s != http.StatusForbidden && s != http.StatusUnavailableForLegalReasons &&
+		!(s >= 400 && resp.Header.Get("Cf-Mitigated") != "") {
+		return false
+	}
+	ct := ParseContentType(resp.Header.Get("Content-Type"))
+	return ct == "text/html" || ct == "application/xhtml+xml"
 }
 
 // statusError maps a final non-success status to its outcome code.

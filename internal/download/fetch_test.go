@@ -546,3 +546,40 @@ func TestConcurrentFetches(t *testing.T) {
 		t.Fatalf("Walk: %d paths, %v", n, err)
 	}
 }
+
+func TestFetchWallPage(t *testing.T) {
+	t.Parallel()
+	wall := func(code int, h map[string]string, ct string) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			for k, v := range h {
+				w.Header().Set(k, v)
+			}
+			w.Header().Set("Content-Type", ct)
+			w.WriteHeader(code)
+			_, _ = w.Write([]byte("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>checking your browser</body></html>"))
+		}
+	}
+	b := setup(t, map[string]http.HandlerFunc{
+		"/challenge": wall(403, map[string]string{"Cf-Mitigated": "challenge"}, "text/html; charset=UTF-8"),
+		"/shield503": wall(503, map[string]string{"Cf-Mitigated": "challenge"}, "text/html"),
+		"/login":     wall(401, nil, "text/html"),
+		"/plain503":  wall(503, nil, "text/html"),
+		"/403text":   wall(403, nil, "text/plain"),
+	}, download.Config{}, false, filestore.Options{})
+	for _, p := range []string{"/challenge", "/shield503", "/login"} {
+		f, err := b.fetch(t, p, fulltext.KindPDF)
+		if err != nil {
+			t.Errorf("%s: %v, want the page for analysis", p, err)
+			continue
+		}
+		if f.Temp != nil || !bytes.Contains(f.Page, []byte("Just a moment")) || f.Status < 400 || f.Kind != fulltext.KindHTML {
+			t.Errorf("%s: fetched %+v", p, f)
+		}
+	}
+	for p, want := range map[string]fulltext.Code{"/plain503": fulltext.CodeServerError, "/403text": fulltext.CodeBlockedForbidden} {
+		if _, err := b.fetch(t, p, fulltext.KindPDF); fulltext.CodeOf(err) != want {
+			t.Errorf("%s: %v, want %s", p, err, want)
+		}
+	}
+	b.assertClean(t)
+}
