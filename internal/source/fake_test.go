@@ -278,3 +278,10 @@ func transportCases(t *testing.T, name string, cfg Config, d Deps, w fulltext.Wo
 
 // urlQueryEscape escapes a query value the way serve's pathQuery expects.
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// post answers POST path with a literal body.
+func post(path string, status int, body string) fakeOption {
+	return func(_ *testing.T, f *fake) {
+		f.routes = append(f.routes, route{method: http.MethodPost, path: path, status: status, body: []byte(body)})
+	}
+}

@@ -149,7 +149,10 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return newZenodo(cfg, c), nil
 	case "hal":
 		return newHAL(cfg, c), nil
-		// LATER
+	case "osf":
+		return newOSF(cfg, c), nil
+	case "figshare":
+		return newFigshare(cfg, c), nil
 	}
 	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
 }
