@@ -21,7 +21,7 @@ type Crossref struct {
 }
 
 func newCrossref(cfg Config, c *caller) *Crossref {
-	return &Crossref{base: base(cfg, "https://api.crossref.org"), c: c}
+	return &Crossref{base: base(cfg, DefaultBaseURL("crossref")), c: c}
 }
 
 // Name returns "crossref".

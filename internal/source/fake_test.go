@@ -285,3 +285,7 @@ func post(path string, status int, body string) fakeOption {
 		f.routes = append(f.routes, route{method: http.MethodPost, path: path, status: status, body: []byte(body)})
 	}
 }
+
+func readFixtureFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", name))
+}

@@ -28,7 +28,7 @@ var figshareDOIRe = regexp.MustCompile(`^10\.6084/m9\.figshare\.(\d+)(?:\.v\d+)?
 const maxFigshareArticles = 2
 
 func newFigshare(cfg Config, c *caller) *Figshare {
-	return &Figshare{base: base(cfg, "https://api.figshare.com"), c: c}
+	return &Figshare{base: base(cfg, DefaultBaseURL("figshare")), c: c}
 }
 
 // Name returns "figshare".

@@ -18,7 +18,7 @@ type HAL struct {
 const halFields = "halId_s,docid,doiId_s,title_s,publicationDateY_i,docType_s,openAccess_bool,uri_s,fileMain_s,files_s,linkExtUrl_s,arxivId_s"
 
 func newHAL(cfg Config, c *caller) *HAL {
-	return &HAL{base: base(cfg, "https://api.archives-ouvertes.fr"), c: c}
+	return &HAL{base: base(cfg, DefaultBaseURL("hal")), c: c}
 }
 
 // Name returns "hal".

@@ -21,7 +21,7 @@ type OpenAlex struct {
 }
 
 func newOpenAlex(cfg Config, c *caller) *OpenAlex {
-	return &OpenAlex{base: base(cfg, "https://api.openalex.org"), c: c}
+	return &OpenAlex{base: base(cfg, DefaultBaseURL("openalex")), c: c}
 }
 
 // Name returns "openalex".

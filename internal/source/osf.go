@@ -24,7 +24,7 @@ type OSF struct {
 var osfDOIRe = regexp.MustCompile(`^10\.\d{4,9}/osf\.io/([a-z0-9]{4,})(?:_v\d+)?$`)
 
 func newOSF(cfg Config, c *caller) *OSF {
-	return &OSF{base: base(cfg, "https://api.osf.io"), rebase: cfg.BaseURL != "", c: c}
+	return &OSF{base: base(cfg, DefaultBaseURL("osf")), rebase: cfg.BaseURL != "", c: c}
 }
 
 // Name returns "osf".

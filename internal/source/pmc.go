@@ -12,9 +12,12 @@ import (
 )
 
 // PMC finds a work's PubMed Central copy (apis.md §5): the PMCID from the
-// ID Converter when only a DOI or PMID is known (the current API, then the
-// legacy v1.0 one), then the OA Web Service (oa.fcgi) for the PDF link, and
-// the article PDF route as a last resort (often a bot check nowadays).
+// ID Converter when only a DOI or PMID is known (the current API,
+// GET /tools/idconv/api/v1/articles/ on pmc.ncbi.nlm.nih.gov, then the
+// legacy GET /pmc/utils/idconv/v1.0/ on www.ncbi.nlm.nih.gov), then the OA
+// Web Service (GET /pmc/utils/oa/oa.fcgi) for the PDF link, and the article
+// PDF route as a last resort (often a bot check nowadays). Every call
+// carries tool, email (Deps.Mailto) and api_key (Config.APIKey) when set.
 // Safe for concurrent use.
 type PMC struct {
 	// pmcHost serves the current idconv API; wwwHost the legacy idconv and

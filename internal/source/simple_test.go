@@ -96,6 +96,9 @@ func TestNew(t *testing.T) {
 		if s.Name() != name {
 			t.Errorf("New(%q).Name() = %q", name, s.Name())
 		}
+		if d := DefaultBaseURL(name); d != "" && !strings.HasPrefix(d, "https://") {
+			t.Errorf("DefaultBaseURL(%q) = %q", name, d)
+		}
 	}
 	if _, err := New("scihub", Config{}, Deps{Client: new(http.Client)}); err == nil || !strings.Contains(err.Error(), "scihub") {
 		t.Errorf("unknown source error = %v", err)

@@ -83,10 +83,14 @@ type Config struct {
 	// Enabled is read by the caller that assembles the cascade; New builds
 	// the source either way.
 	Enabled bool
-	// BaseURL is everything before the documented path. Defaults to the
-	// real service base (reference/apis.md). For sources that talk to
+	// BaseURL is everything before the documented path: scheme://host[:port]
+	// and an optional prefix; each source's doc comment names the paths it
+	// appends. Defaults to DefaultBaseURL(name). For sources that talk to
 	// several hosts (pmc, wayback) every endpoint is addressed under
-	// BaseURL when it is set.
+	// BaseURL when it is set. Candidate URLs (PDFs, landing pages) always
+	// keep their real hosts; point the HTTP layer elsewhere with
+	// --connect-to instead. For arxiv and doi, which ask no API, BaseURL
+	// replaces the host of the candidates they build.
 	BaseURL string
 	// APIKey is the credential, for the sources that take one (openalex,
 	// semanticscholar, core, pmc).
@@ -104,6 +108,41 @@ var names = [...]string{
 // Names returns every contract source name, in the default order (the
 // tiers of DESIGN.md §5 flattened).
 func Names() []string { return slices.Clone(names[:]) }
+
+// DefaultBaseURL returns the real API base of the source called name (what
+// Config.BaseURL defaults to), or "" for sources that ask no API (doi,
+// landing) and for those that talk to several hosts (pmc:
+// pmc.ncbi.nlm.nih.gov and www.ncbi.nlm.nih.gov; wayback: web.archive.org
+// and archive.org), which use their real hosts when BaseURL is empty.
+func DefaultBaseURL(name string) string {
+	switch name {
+	case "openalex":
+		return "https://api.openalex.org"
+	case "unpaywall":
+		return "https://api.unpaywall.org"
+	case "crossref":
+		return "https://api.crossref.org"
+	case "europepmc":
+		return europePMCDefault
+	case "semanticscholar":
+		return "https://api.semanticscholar.org"
+	case "core":
+		return "https://api.core.ac.uk"
+	case "doaj":
+		return "https://doaj.org"
+	case "zenodo":
+		return "https://zenodo.org"
+	case "hal":
+		return "https://api.archives-ouvertes.fr"
+	case "osf":
+		return "https://api.osf.io"
+	case "figshare":
+		return "https://api.figshare.com"
+	case "arxiv":
+		return "https://arxiv.org"
+	}
+	return ""
+}
 
 // New builds the source called name. The error names an unknown source or a
 // missing Client.

@@ -22,7 +22,7 @@ type Zenodo struct {
 var zenodoDOIRe = regexp.MustCompile(`^10\.5281/zenodo\.(\d+)$`)
 
 func newZenodo(cfg Config, c *caller) *Zenodo {
-	return &Zenodo{base: base(cfg, "https://zenodo.org"), c: c}
+	return &Zenodo{base: base(cfg, DefaultBaseURL("zenodo")), c: c}
 }
 
 // Name returns "zenodo".
