@@ -1,6 +1,8 @@
 package source
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -152,4 +154,41 @@ func TestOpenAlexApplicable(t *testing.T) {
 			t.Errorf("%s not applicable", id)
 		}
 	}
+}
+
+func TestOpenAlexConcurrentLookups(t *testing.T) {
+	t.Parallel()
+	s, f := setup(t, "openalex", Config{}, Deps{}, serve("/works/W9990000002", 200, "openalex_work.json"))
+	w := work(t, "W9990000002")
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			res, err := s.Lookup(t.Context(), w)
+			if err == nil && len(res.Candidates) != 4 {
+				err = fulltext.Errorf(fulltext.CodeInternal, "%d candidates", len(res.Candidates))
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := len(f.requests()); got != n {
+		t.Errorf("%d requests, want %d", got, n)
+	}
+}
+
+func TestCancelledLookupKeepsTheCause(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, "openalex", Config{}, Deps{}, hang("/works/W1"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.Lookup(ctx, work(t, "W1"))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v does not wrap context.Canceled", err)
+	}
+	wantCode(t, err, fulltext.CodeNetworkError, -1)
 }

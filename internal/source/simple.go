@@ -69,9 +69,9 @@ func (d *DOI) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 
 // Landing offers the landing pages named in the OpenAlex record the input
 // carried (best_oa_location, locations[], primary_location
-// landing_page_url), OA locations first, for scraping. A work without a
-// record has nothing to offer: the result is empty, not an error. It makes
-// no request. Safe for concurrent use.
+// landing_page_url), OA locations first, for scraping. A record without
+// landing pages gives an empty Result; a work without a record is not
+// applicable. It makes no request. Safe for concurrent use.
 type Landing struct{}
 
 // Name returns "landing".
@@ -84,7 +84,7 @@ func (l *Landing) Applicable(w fulltext.Work) bool { return len(w.Record) > 0 }
 // record that is not JSON is resolver-error.
 func (l *Landing) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 	if len(w.Record) == 0 {
-		return Result{}, nil
+		return Result{}, notApplicable(l.Name())
 	}
 	var rec oaWork
 	if err := json.Unmarshal(w.Record, &rec); err != nil {

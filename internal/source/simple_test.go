@@ -28,7 +28,7 @@ func TestDirectSources(t *testing.T) {
 			[]string{"https://doi.org/10.1002/%28sici%291097-4571%28199806%2949:8%3C693::aid-asi4%3E3.0.co%3B2-o"}, true, "doi-resolve"},
 		{"landing from record", "landing", record,
 			[]string{"https://repository.example.edu/handle/123456789/4242", "https://arxiv.org/abs/1905.99123", "https://doi.org/10.5555/tcs.2019.117"}, true, "record.landing_page_url"},
-		{"landing without record", "landing", "10.5555/tcs.2019.117", nil, true, ""},
+		{"landing from a record without landing pages", "landing", `{"id":"https://openalex.org/W1","locations":[{"pdf_url":"https://x.example.org/a.pdf"}]}`, nil, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestDirectSources(t *testing.T) {
 
 func TestDirectSourcesNotApplicable(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"arxiv", "doi"} {
+	for _, name := range []string{"arxiv", "doi", "landing"} {
 		s, err := New(name, Config{}, Deps{Client: new(http.Client)})
 		if err != nil {
 			t.Fatal(err)

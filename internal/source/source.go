@@ -11,8 +11,11 @@
 //	429                               → rate-limited (RetryAfter parsed)
 //	OpenAlex daily allowance gone     → credits-exhausted
 //	5xx                               → server-error
-//	timeouts                          → timeout
-//	other transport errors            → network-error
+//	timeouts (incl. ctx deadline)     → timeout
+//	other transport errors            → network-error (a cancelled ctx
+//	                                    too; errors.Is(err,
+//	                                    context.Canceled) still holds)
+//	codes set by the RoundTripper     → kept (skip-robots, …)
 //	malformed, contradictory or
 //	errors inside a 200               → resolver-error
 //
