@@ -90,6 +90,21 @@ func TestOpenAlexCandidates(t *testing.T) {
 	}
 }
 
+func TestOpenAlexArXivLocationWithoutPDF(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, "openalex", Config{}, Deps{})
+	w := work(t, `{"id":"https://openalex.org/W5","open_access":{"is_oa":true},
+	  "locations":[{"is_oa":true,"landing_page_url":"https://arxiv.org/abs/2101.00001v3","pdf_url":null,"version":"submittedVersion"}]}`)
+	res, err := lookup(t, s, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://arxiv.org/pdf/2101.00001", "https://arxiv.org/abs/2101.00001v3"}
+	if got := urls(res.Candidates); !slices.Equal(got, want) || res.IDs.ArXiv != "2101.00001" {
+		t.Fatalf("candidates %q ids %+v", got, res.IDs)
+	}
+}
+
 func TestOpenAlexRecordMakesNoRequest(t *testing.T) {
 	t.Parallel()
 	s, f := setup(t, "openalex", Config{}, Deps{})
