@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
@@ -29,10 +30,7 @@ func (a *ArXiv) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 	if !a.Applicable(w) {
 		return Result{}, notApplicable(a.Name())
 	}
-	b := a.base
-	if b == "" {
-		b = "https://arxiv.org"
-	}
+	b := cmp.Or(a.base, DefaultBaseURL(a.Name()))
 	cs := newCandidates(a.Name())
 	cs.add(fulltext.Candidate{URL: b + "/pdf/" + w.IDs.ArXiv, Technique: "arxiv-id", Version: "submittedVersion"})
 	return Result{Candidates: cs.done()}, nil
@@ -58,10 +56,7 @@ func (d *DOI) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 	if !d.Applicable(w) {
 		return Result{}, notApplicable(d.Name())
 	}
-	b := d.base
-	if b == "" {
-		b = "https://doi.org"
-	}
+	b := cmp.Or(d.base, DefaultBaseURL(d.Name()))
 	cs := newCandidates(d.Name())
 	cs.add(fulltext.Candidate{URL: b + "/" + escapeDOIPath(w.IDs.DOI), Technique: "doi-resolve", Landing: true})
 	return Result{Candidates: cs.done()}, nil

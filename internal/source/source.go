@@ -27,7 +27,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
@@ -77,7 +76,8 @@ type Deps struct {
 	// clock.
 	Clock fulltext.Clock
 	// Formats are the full-text kinds wanted, best first. Defaults to
-	// pdf, xml, html. Sources that can offer XML (Europe PMC) consult it.
+	// pdf, xml, html. Sources that can offer several kinds (crossref, europepmc,
+	// pmc) order their candidates by it and skip unwanted XML.
 	Formats []fulltext.Kind
 }
 
@@ -100,21 +100,20 @@ type Config struct {
 	APIKey string
 }
 
-// names is every contract source name in the default order.
-var names = [...]string{
-	"openalex", "unpaywall", "arxiv", "pmc", "europepmc",
-	"crossref", "doi", "semanticscholar", "core", "doaj", "zenodo", "hal", "osf", "figshare",
-	"landing",
-	"wayback",
+// Names returns every contract source name, in the default order (the
+// tiers of DESIGN.md §5 flattened). The caller owns the slice.
+func Names() []string {
+	return []string{
+		"openalex", "unpaywall", "arxiv", "pmc", "europepmc",
+		"crossref", "doi", "semanticscholar", "core", "doaj", "zenodo", "hal", "osf", "figshare",
+		"landing",
+		"wayback",
+	}
 }
 
-// Names returns every contract source name, in the default order (the
-// tiers of DESIGN.md §5 flattened).
-func Names() []string { return slices.Clone(names[:]) }
-
 // DefaultBaseURL returns the real API base of the source called name (what
-// Config.BaseURL defaults to), or "" for sources that ask no API (doi,
-// landing) and for those that talk to several hosts (pmc:
+// Config.BaseURL defaults to; for arxiv and doi, the host of the candidates
+// they build), or "" for landing, which uses none, and for those that talk to several hosts (pmc:
 // pmc.ncbi.nlm.nih.gov and www.ncbi.nlm.nih.gov; wayback: web.archive.org
 // and archive.org), which use their real hosts when BaseURL is empty.
 func DefaultBaseURL(name string) string {
@@ -143,6 +142,8 @@ func DefaultBaseURL(name string) string {
 		return "https://api.figshare.com"
 	case "arxiv":
 		return "https://arxiv.org"
+	case "doi":
+		return "https://doi.org"
 	}
 	return ""
 }
@@ -196,7 +197,7 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 	case "figshare":
 		return newFigshare(cfg, c), nil
 	}
-	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
+	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
 // notApplicable is returned by Lookup on a work the source cannot handle.
