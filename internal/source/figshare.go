@@ -119,11 +119,15 @@ func (f *Figshare) Lookup(ctx context.Context, w fulltext.Work) (Result, error) 
 	return res, nil
 }
 
-// supplementWords mark an item or file that accompanies an article.
-var supplementWords = map[string]bool{
-	"supplement": true, "supplementary": true, "supplemental": true, "suppl": true, "supporting": true,
-	"si": true, "appendix": true, "dataset": true, "data": true, "figure": true, "figures": true,
-	"table": true, "tables": true, "poster": true, "slides": true, "presentation": true,
+// supplementWord reports whether w marks an item or file that accompanies
+// an article.
+func supplementWord(w string) bool {
+	switch w {
+	case "supplement", "supplementary", "supplemental", "suppl", "supporting", "si", "appendix",
+		"dataset", "data", "figure", "figures", "table", "tables", "poster", "slides", "presentation":
+		return true
+	}
+	return false
 }
 
 // figshareIsArticle guesses whether the file called name in item a is the
@@ -140,7 +144,7 @@ func figshareIsArticle(a figshareArticle, name string) bool {
 		for _, word := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 			return (r < 'a' || r > 'z') && (r < '0' || r > '9')
 		}) {
-			if supplementWords[word] || isSupplementNumber(word) {
+			if supplementWord(word) || isSupplementNumber(word) {
 				return false
 			}
 		}
