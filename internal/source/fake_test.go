@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -108,19 +109,9 @@ func newFake(t *testing.T, opts ...fakeOption) *fake {
 }
 
 func (f *fake) handle(w http.ResponseWriter, r *http.Request) {
-	var body strings.Builder
-	if r.Body != nil {
-		buf := make([]byte, 4096)
-		for {
-			n, err := r.Body.Read(buf)
-			body.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-	}
+	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.seen = append(f.seen, seenRequest{method: r.Method, url: r.URL, header: r.Header.Clone(), body: body.String()})
+	f.seen = append(f.seen, seenRequest{method: r.Method, url: r.URL, header: r.Header.Clone(), body: string(body)})
 	f.mu.Unlock()
 	for _, rt := range f.routes {
 		if rt.method != r.Method || rt.path != r.URL.Path || !queryMatches(rt.query, r.URL.Query()) {
