@@ -103,9 +103,6 @@ func (e *EuropePMC) Lookup(ctx context.Context, w fulltext.Work) (Result, error)
 		"query": {e.query(w)}, "resultType": {"core"}, "format": {"json"},
 		"pageSize": {"25"}, "cursorMark": {"*"},
 	}
-	if e.c.deps.Mailto != "" {
-		q.Set("email", e.c.deps.Mailto)
-	}
 	var s epmcSearch
 	if err := e.c.getJSON(ctx, e.base+europePMCRest+"/search?"+q.Encode(), nil, &s); err != nil {
 		return Result{}, err
