@@ -24,7 +24,7 @@ type CORE struct {
 }
 
 func newCORE(cfg Config, c *caller) *CORE {
-	return &CORE{base: base(cfg, "https://api.core.ac.uk"), c: c}
+	return &CORE{base: base(cfg, DefaultBaseURL("core")), c: c}
 }
 
 // Name returns "core".

@@ -21,16 +21,16 @@ type Crossref struct {
 }
 
 func newCrossref(cfg Config, c *caller) *Crossref {
-	return &Crossref{base: base(cfg, "https://api.crossref.org"), c: c}
+	return &Crossref{base: base(cfg, DefaultBaseURL("crossref")), c: c}
 }
 
 // Name returns "crossref".
 func (x *Crossref) Name() string { return "crossref" }
 
 // Applicable reports whether w has a DOI Crossref can know: DataCite's
-// arXiv DOIs (10.48550) are always 404 there.
+// arXiv (10.48550) and Zenodo (10.5281) DOIs are always 404 there.
 func (x *Crossref) Applicable(w fulltext.Work) bool {
-	return w.IDs.DOI != "" && !strings.HasPrefix(w.IDs.DOI, "10.48550/")
+	return w.IDs.DOI != "" && !strings.HasPrefix(w.IDs.DOI, "10.48550/") && !strings.HasPrefix(w.IDs.DOI, "10.5281/")
 }
 
 type crLink struct {

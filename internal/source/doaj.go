@@ -18,7 +18,7 @@ type DOAJ struct {
 }
 
 func newDOAJ(cfg Config, c *caller) *DOAJ {
-	return &DOAJ{base: base(cfg, "https://doaj.org"), c: c}
+	return &DOAJ{base: base(cfg, DefaultBaseURL("doaj")), c: c}
 }
 
 // Name returns "doaj".

@@ -12,18 +12,24 @@ import (
 )
 
 // EuropePMC searches Europe PMC (apis.md §4) for the work's record
-// (resultType=core) and offers its renderer PDF, its JATS full text when XML
+// (GET /europepmc/webservices/rest/search?resultType=core) and offers its renderer PDF, its JATS full text when XML
 // is wanted, and the free links of fullTextUrlList. Safe for concurrent use.
 type EuropePMC struct {
 	base string
 	c    *caller
 }
 
-// europePMCSite is where the renderer and article pages live (not the API).
-const europePMCSite = "https://europepmc.org"
+const (
+	europePMCDefault = "https://www.ebi.ac.uk"
+	// europePMCRest prefixes every REST path.
+	europePMCRest = "/europepmc/webservices/rest"
+	// europePMCSite is where the renderer and article pages live (not the
+	// API).
+	europePMCSite = "https://europepmc.org"
+)
 
 func newEuropePMC(cfg Config, c *caller) *EuropePMC {
-	return &EuropePMC{base: base(cfg, "https://www.ebi.ac.uk/europepmc/webservices/rest"), c: c}
+	return &EuropePMC{base: base(cfg, europePMCDefault), c: c}
 }
 
 // Name returns "europepmc".
@@ -97,11 +103,8 @@ func (e *EuropePMC) Lookup(ctx context.Context, w fulltext.Work) (Result, error)
 		"query": {e.query(w)}, "resultType": {"core"}, "format": {"json"},
 		"pageSize": {"25"}, "cursorMark": {"*"},
 	}
-	if e.c.deps.Mailto != "" {
-		q.Set("email", e.c.deps.Mailto)
-	}
 	var s epmcSearch
-	if err := e.c.getJSON(ctx, e.base+"/search?"+q.Encode(), nil, &s); err != nil {
+	if err := e.c.getJSON(ctx, e.base+europePMCRest+"/search?"+q.Encode(), nil, &s); err != nil {
 		return Result{}, err
 	}
 	if s.ErrCode != nil || s.ErrMsg != "" {
@@ -152,7 +155,7 @@ func (e *EuropePMC) result(r epmcResult) Result {
 	}
 	if res.IDs.PMCID != "" && (oa || r.AuthMan == "Y" || r.EPMCAuthMan == "Y") {
 		byKind[fulltext.KindXML] = append(byKind[fulltext.KindXML], fulltext.Candidate{
-			URL: e.base + "/" + res.IDs.PMCID + "/fullTextXML", Kind: fulltext.KindXML, Technique: "fullTextXML", License: license})
+			URL: e.base + europePMCRest + "/" + res.IDs.PMCID + "/fullTextXML", Kind: fulltext.KindXML, Technique: "fullTextXML", License: license})
 	}
 	var landings []fulltext.Candidate
 	for _, u := range r.FullTextURLList.FullTextURL {

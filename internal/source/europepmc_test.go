@@ -34,14 +34,14 @@ func TestEuropePMCCandidates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, f := setup(t, "europepmc", Config{}, Deps{Formats: tt.formats},
-				serve("/search?resultType=core&format=json&query="+urlQueryEscape(tt.query), 200, "europepmc_search.json"))
+				serve(europePMCRest+"/search?resultType=core&format=json&query="+urlQueryEscape(tt.query), 200, "europepmc_search.json"))
 			res, err := lookup(t, s, work(t, tt.id))
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := slices.Clone(tt.want)
 			if i := slices.Index(want, "XML"); i >= 0 {
-				want[i] = f.srv.URL + "/PMC9990001/fullTextXML"
+				want[i] = f.srv.URL + europePMCRest + "/PMC9990001/fullTextXML"
 			}
 			if got := urls(res.Candidates); !slices.Equal(got, want) {
 				t.Fatalf("candidates\n got %q\nwant %q", got, want)
@@ -68,7 +68,7 @@ func TestEuropePMCCandidates(t *testing.T) {
 
 func TestEuropePMCErrors(t *testing.T) {
 	t.Parallel()
-	const path = "/search"
+	const path = europePMCRest + "/search"
 	w := work(t, "10.5555/hist.1998.003")
 	for _, c := range errorCases(path) {
 		t.Run(c.name, func(t *testing.T) {
@@ -104,7 +104,7 @@ func TestEuropePMCClosed(t *testing.T) {
 	body := `{"hitCount":1,"resultList":{"result":[{"id":"1","source":"MED","pmid":"1","doi":"10.5555/hist.1998.003","title":"T.","pubYear":"1998",
 	  "isOpenAccess":"N","inEPMC":"N","hasPDF":"N",
 	  "fullTextUrlList":{"fullTextUrl":[{"availabilityCode":"S","documentStyle":"pdf","site":"Publisher","url":"https://p.example.org/x.pdf"}]}}]}}`
-	s, _ := setup(t, "europepmc", Config{}, Deps{}, serveBody("/search", 200, body))
+	s, _ := setup(t, "europepmc", Config{}, Deps{}, serveBody(europePMCRest+"/search", 200, body))
 	res, err := lookup(t, s, work(t, "10.5555/hist.1998.003"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -108,19 +109,9 @@ func newFake(t *testing.T, opts ...fakeOption) *fake {
 }
 
 func (f *fake) handle(w http.ResponseWriter, r *http.Request) {
-	var body strings.Builder
-	if r.Body != nil {
-		buf := make([]byte, 4096)
-		for {
-			n, err := r.Body.Read(buf)
-			body.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-	}
+	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.seen = append(f.seen, seenRequest{method: r.Method, url: r.URL, header: r.Header.Clone(), body: body.String()})
+	f.seen = append(f.seen, seenRequest{method: r.Method, url: r.URL, header: r.Header.Clone(), body: string(body)})
 	f.mu.Unlock()
 	for _, rt := range f.routes {
 		if rt.method != r.Method || rt.path != r.URL.Path || !queryMatches(rt.query, r.URL.Query()) {
@@ -278,3 +269,14 @@ func transportCases(t *testing.T, name string, cfg Config, d Deps, w fulltext.Wo
 
 // urlQueryEscape escapes a query value the way serve's pathQuery expects.
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// post answers POST path with a literal body.
+func post(path string, status int, body string) fakeOption {
+	return func(_ *testing.T, f *fake) {
+		f.routes = append(f.routes, route{method: http.MethodPost, path: path, status: status, body: []byte(body)})
+	}
+}
+
+func readFixtureFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", name))
+}

@@ -15,10 +15,10 @@ type HAL struct {
 	c    *caller
 }
 
-const halFields = "halId_s,docid,doiId_s,title_s,publicationDateY_i,docType_s,openAccess_bool,uri_s,fileMain_s,files_s,linkExtUrl_s,arxivId_s"
+const halFields = "halId_s,docid,doiId_s,title_s,authFullName_s,publicationDateY_i,docType_s,openAccess_bool,uri_s,fileMain_s,files_s,fileType_s,linkExtUrl_s,arxivId_s"
 
 func newHAL(cfg Config, c *caller) *HAL {
-	return &HAL{base: base(cfg, "https://api.archives-ouvertes.fr"), c: c}
+	return &HAL{base: base(cfg, DefaultBaseURL("hal")), c: c}
 }
 
 // Name returns "hal".

@@ -21,7 +21,7 @@ type OpenAlex struct {
 }
 
 func newOpenAlex(cfg Config, c *caller) *OpenAlex {
-	return &OpenAlex{base: base(cfg, "https://api.openalex.org"), c: c}
+	return &OpenAlex{base: base(cfg, DefaultBaseURL("openalex")), c: c}
 }
 
 // Name returns "openalex".
@@ -63,7 +63,8 @@ func (o *OpenAlex) query() url.Values {
 }
 
 // Lookup returns the work's candidates in the order of apis.md §1.5:
-// best_oa_location.pdf_url, every OA locations[].pdf_url, open_access.oa_url,
+// best_oa_location.pdf_url, every OA locations[].pdf_url (for an arXiv
+// location without one, the PDF URL built from the id), open_access.oa_url,
 // then every landing_page_url as a Landing candidate. A work OpenAlex calls
 // closed (no OA location) is Result{Closed: true}. The record's PMID, PMCID
 // and arXiv ids are returned in Result.IDs.
@@ -179,8 +180,14 @@ func (rec *oaWork) result(raw []byte) Result {
 		cs.add(fulltext.Candidate{URL: b.PDFURL, Technique: "best_oa_location.pdf_url", Version: b.Version, License: b.License})
 	}
 	for _, l := range rec.Locations {
-		if l.IsOA && l.PDFURL != "" {
+		if !l.IsOA {
+			continue
+		}
+		if l.PDFURL != "" {
 			cs.add(fulltext.Candidate{URL: l.PDFURL, Technique: "locations.pdf_url", Version: l.Version, License: l.License})
+		} else if ax := arxivFromURL(l.LandingPageURL); ax != "" {
+			// An arXiv location without a pdf_url: the PDF URL follows from the id.
+			cs.add(fulltext.Candidate{URL: "https://arxiv.org/pdf/" + ax, Technique: "locations.arxiv-id", Version: l.Version, License: l.License})
 		}
 	}
 	if u := rec.OpenAccess.OAURL; u != "" {

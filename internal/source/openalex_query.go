@@ -28,7 +28,7 @@ type Query struct {
 }
 
 // querySelect keeps list pages small: root-level fields only.
-const querySelect = "id,doi,title,display_name,publication_year,ids,open_access,best_oa_location,primary_location,locations"
+const querySelect = "id,doi,title,publication_year,ids,open_access,best_oa_location,primary_location,locations"
 
 // FilterExpr returns the OpenAlex filter the query stands for.
 func (q Query) FilterExpr() string {
@@ -79,7 +79,7 @@ func (o *OpenAlex) Query(ctx context.Context, q Query, cursor string, fn func(wo
 		v := o.query()
 		v.Set("filter", filter)
 		v.Set("select", querySelect)
-		v.Set("per-page", strconv.Itoa(perPage))
+		v.Set("per_page", strconv.Itoa(perPage))
 		v.Set("cursor", cursor)
 		r, err := o.c.fetch(ctx, http.MethodGet, o.base+"/works?"+v.Encode(), nil, nil)
 		if err != nil {

@@ -73,7 +73,7 @@ func TestQueryPages(t *testing.T) {
 	}
 	first := reqs[0].url.Query()
 	if first.Get("filter") != "primary_topic.field.id:17|23,publication_year:2019-2021,is_oa:true" ||
-		first.Get("per-page") != "200" || first.Get("select") != querySelect || first.Get("api_key") != "TESTKEY" {
+		first.Get("per_page") != "200" || first.Get("select") != querySelect || first.Get("api_key") != "TESTKEY" {
 		t.Errorf("first query %v", first)
 	}
 }

@@ -1,6 +1,8 @@
 package source
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -88,6 +90,21 @@ func TestOpenAlexCandidates(t *testing.T) {
 	}
 }
 
+func TestOpenAlexArXivLocationWithoutPDF(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, "openalex", Config{}, Deps{})
+	w := work(t, `{"id":"https://openalex.org/W5","open_access":{"is_oa":true},
+	  "locations":[{"is_oa":true,"landing_page_url":"https://arxiv.org/abs/2101.00001v3","pdf_url":null,"version":"submittedVersion"}]}`)
+	res, err := lookup(t, s, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://arxiv.org/pdf/2101.00001", "https://arxiv.org/abs/2101.00001v3"}
+	if got := urls(res.Candidates); !slices.Equal(got, want) || res.IDs.ArXiv != "2101.00001" {
+		t.Fatalf("candidates %q ids %+v", got, res.IDs)
+	}
+}
+
 func TestOpenAlexRecordMakesNoRequest(t *testing.T) {
 	t.Parallel()
 	s, f := setup(t, "openalex", Config{}, Deps{})
@@ -152,4 +169,41 @@ func TestOpenAlexApplicable(t *testing.T) {
 			t.Errorf("%s not applicable", id)
 		}
 	}
+}
+
+func TestOpenAlexConcurrentLookups(t *testing.T) {
+	t.Parallel()
+	s, f := setup(t, "openalex", Config{}, Deps{}, serve("/works/W9990000002", 200, "openalex_work.json"))
+	w := work(t, "W9990000002")
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			res, err := s.Lookup(t.Context(), w)
+			if err == nil && len(res.Candidates) != 4 {
+				err = fulltext.Errorf(fulltext.CodeInternal, "%d candidates", len(res.Candidates))
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := len(f.requests()); got != n {
+		t.Errorf("%d requests, want %d", got, n)
+	}
+}
+
+func TestCancelledLookupKeepsTheCause(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, "openalex", Config{}, Deps{}, hang("/works/W1"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.Lookup(ctx, work(t, "W1"))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v does not wrap context.Canceled", err)
+	}
+	wantCode(t, err, fulltext.CodeNetworkError, -1)
 }

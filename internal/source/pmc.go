@@ -12,15 +12,19 @@ import (
 )
 
 // PMC finds a work's PubMed Central copy (apis.md §5): the PMCID from the
-// ID Converter when only a DOI or PMID is known (the current API, then the
-// legacy v1.0 one), then the OA Web Service (oa.fcgi) for the PDF link, and
-// the article PDF route as a last resort (often a bot check nowadays).
+// ID Converter when only a DOI or PMID is known (the current API,
+// GET /tools/idconv/api/v1/articles/ on pmc.ncbi.nlm.nih.gov, then the
+// legacy GET /pmc/utils/idconv/v1.0/ on www.ncbi.nlm.nih.gov), then the OA
+// Web Service (GET /pmc/utils/oa/oa.fcgi) for the PDF link, and the article
+// PDF route as a last resort (often a bot check nowadays). Every call
+// carries tool, email (Deps.Mailto) and api_key (Config.APIKey) when set.
 // Safe for concurrent use.
 type PMC struct {
 	// pmcHost serves the current idconv API; wwwHost the legacy idconv and
 	// oa.fcgi. Both are BaseURL when it is set.
-	pmcHost, wwwHost string
-	c                *caller
+	// cloudHost is the PMC Cloud Service bucket.
+	pmcHost, wwwHost, cloudHost string
+	c                           *caller
 }
 
 // pmcSite and ftpSite are where the candidates live (not API hosts).
@@ -30,7 +34,12 @@ const (
 )
 
 func newPMC(cfg Config, c *caller) *PMC {
-	return &PMC{pmcHost: base(cfg, "https://pmc.ncbi.nlm.nih.gov"), wwwHost: base(cfg, "https://www.ncbi.nlm.nih.gov"), c: c}
+	return &PMC{
+		pmcHost:   base(cfg, "https://pmc.ncbi.nlm.nih.gov"),
+		wwwHost:   base(cfg, "https://www.ncbi.nlm.nih.gov"),
+		cloudHost: base(cfg, pmcCloud),
+		c:         c,
+	}
 }
 
 // Name returns "pmc".
@@ -54,10 +63,13 @@ func (p *PMC) ncbiParams() url.Values {
 	return v
 }
 
-// Lookup resolves the PMCID if needed and returns, best first: the
-// oa.fcgi PDF over HTTPS at its /pub/pmc/deprecated/ location (where NCBI
-// moved the legacy files in April 2026), the same at its original
-// location, then the article PDF route. The tgz package is not offered (it
+// Lookup resolves the PMCID if needed and returns, best first, in
+// Deps.Formats order: the PMC Cloud Service PDF of the latest version (the
+// bucket is listed, then the version's metadata read; failures there are
+// not fatal), the oa.fcgi PDF over HTTPS at its /pub/pmc/deprecated/
+// location (where NCBI moved the legacy files in April 2026), the same at
+// its original location, the article PDF route; and the cloud JATS XML when
+// XML is wanted. The tgz package is not offered (it
 // is not a full text by itself). A work not in PMC is not-found; oa.fcgi's
 // idIsNotOpenAccess is Closed; its other errors are resolver-error.
 func (p *PMC) Lookup(ctx context.Context, w fulltext.Work) (Result, error) {
@@ -100,7 +112,7 @@ func (p *PMC) Lookup(ctx context.Context, w fulltext.Work) (Result, error) {
 	if oa.Records == nil {
 		return Result{}, fulltext.Errorf(fulltext.CodeResolverError, "pmc: oa.fcgi answer has neither records nor error")
 	}
-	cs := newCandidates(p.Name())
+	var pdfs []fulltext.Candidate
 	for _, rec := range oa.Records.Record {
 		if !strings.EqualFold(rec.ID, pmcid) {
 			return Result{}, fulltext.Errorf(fulltext.CodeResolverError, "pmc: asked oa.fcgi for %s, got %s", pmcid, rec.ID)
@@ -115,11 +127,24 @@ func (p *PMC) Lookup(ctx context.Context, w fulltext.Work) (Result, error) {
 				if i == 0 && strings.Contains(u, "/deprecated/") && !strings.Contains(l.Href, "/deprecated/") {
 					tech = "oa.fcgi.pdf.deprecated"
 				}
-				cs.add(fulltext.Candidate{URL: u, Technique: tech, License: license, Version: "publishedVersion"})
+				pdfs = append(pdfs, fulltext.Candidate{URL: u, Technique: tech, License: license, Version: "publishedVersion"})
 			}
 		}
 	}
-	cs.add(fulltext.Candidate{URL: pmcSite + "/articles/" + pmcid + "/pdf/", Technique: "article-pdf-route"})
+	pdfs = append(pdfs, fulltext.Candidate{URL: pmcSite + "/articles/" + pmcid + "/pdf/", Technique: "article-pdf-route"})
+	byKind := map[fulltext.Kind][]fulltext.Candidate{}
+	if cloud, err := p.cloud(ctx, pmcid); err == nil {
+		for _, c := range cloud {
+			byKind[c.Kind] = append(byKind[c.Kind], c)
+		}
+	}
+	byKind[fulltext.KindPDF] = append(byKind[fulltext.KindPDF], pdfs...)
+	cs := newCandidates(p.Name())
+	for _, k := range p.c.deps.Formats {
+		for _, c := range byKind[k] {
+			cs.add(c)
+		}
+	}
 	res.Candidates = cs.done()
 	return res, nil
 }

@@ -2,6 +2,7 @@ package source
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
@@ -28,10 +29,10 @@ func TestPMCCandidates(t *testing.T) {
 		ids      fulltext.IDs
 		requests int
 	}{
-		{name: "pmcid known", id: "PMC9990001", requests: 1},
-		{name: "doi via current idconv", id: "10.5555/jsim.2021.0042", ids: wantIDs, requests: 2,
+		{name: "pmcid known", id: "PMC9990001", requests: 2},
+		{name: "doi via current idconv", id: "10.5555/jsim.2021.0042", ids: wantIDs, requests: 3,
 			opts: []fakeOption{serve(idconvPath+"?idtype=doi&ids=10.5555/jsim.2021.0042&format=json&tool=oafetch&email=ops@example.org", 200, "idconv.json")}},
-		{name: "pmid via legacy idconv", id: "pmid:39990001", ids: wantIDs, requests: 3,
+		{name: "pmid via legacy idconv", id: "pmid:39990001", ids: wantIDs, requests: 4,
 			opts: []fakeOption{
 				serveBody(idconvPath, 200, "<html>not json</html>"),
 				serve(legacyPath+"?idtype=pmid&ids=39990001", 200, "idconv_v1.0.json"),
@@ -59,6 +60,76 @@ func TestPMCCandidates(t *testing.T) {
 				t.Errorf("%d requests, want %d", n, tt.requests)
 			}
 		})
+	}
+}
+
+func TestPMCCloud(t *testing.T) {
+	t.Parallel()
+	const cloud = "https://pmc-oa-opendata.s3.amazonaws.com/PMC9990001.1/PMC9990001.1."
+	tests := []struct {
+		name    string
+		formats []fulltext.Kind
+		list    string
+		want    []string
+	}{
+		{name: "pdf first", list: "pmc_cloud_list.xml", want: []string{cloud + "pdf", "DEPRECATED", "FTP", "ROUTE", cloud + "xml"}},
+		{name: "xml first", formats: []fulltext.Kind{"xml", "pdf"}, list: "pmc_cloud_list.xml", want: []string{cloud + "xml", cloud + "pdf", "DEPRECATED", "FTP", "ROUTE"}},
+		{name: "latest version is numeric", list: "", want: []string{"https://pmc-oa-opendata.s3.amazonaws.com/PMC9990001.10/PMC9990001.10.pdf", "DEPRECATED", "FTP", "ROUTE",
+			"https://pmc-oa-opendata.s3.amazonaws.com/PMC9990001.10/PMC9990001.10.xml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			opts := []fakeOption{
+				serve(oaPath, 200, "pmc_oa.xml"),
+				serve("/metadata/PMC9990001.1.json", 200, "pmc_cloud_metadata.json"),
+			}
+			if tt.list != "" {
+				opts = append(opts, serve("/?list-type=2&prefix=metadata/PMC9990001.", 200, tt.list))
+			} else {
+				list := strings.ReplaceAll(string(readFixture(t, "pmc_cloud_list.xml")), "<Contents><Key>metadata/PMC9990001.1.json</Key>",
+					"<Contents><Key>metadata/PMC9990001.2.json</Key></Contents><Contents><Key>metadata/PMC9990001.10.json</Key></Contents><Contents><Key>metadata/PMC9990001.1.json</Key>")
+				meta := strings.ReplaceAll(string(readFixture(t, "pmc_cloud_metadata.json")), "PMC9990001.1/PMC9990001.1.", "PMC9990001.10/PMC9990001.10.")
+				opts = append(opts, serveBody("/", 200, list), serveBody("/metadata/PMC9990001.10.json", 200, meta))
+			}
+			d := Deps{Formats: tt.formats}
+			if len(tt.formats) == 0 {
+				d.Formats = []fulltext.Kind{"pdf", "xml"}
+			}
+			s, _ := setup(t, "pmc", Config{}, d, opts...)
+			res, err := lookup(t, s, work(t, "PMC9990001"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			repl := strings.NewReplacer(
+				"DEPRECATED", "https://ftp.ncbi.nlm.nih.gov/pub/pmc/deprecated/oa_pdf/3c/7a/jsim-12-e0042.PMC9990001.pdf",
+				"FTP", "https://ftp.ncbi.nlm.nih.gov/pub/pmc/oa_pdf/3c/7a/jsim-12-e0042.PMC9990001.pdf",
+				"ROUTE", "https://pmc.ncbi.nlm.nih.gov/articles/PMC9990001/pdf/")
+			want := make([]string, len(tt.want))
+			for i, w := range tt.want {
+				want[i] = repl.Replace(w)
+			}
+			if got := urls(res.Candidates); !slices.Equal(got, want) {
+				t.Fatalf("candidates\n got %q\nwant %q", got, want)
+			}
+			if c := res.Candidates[0]; c.License != "cc-by" || c.Version != "publishedVersion" || !strings.HasPrefix(c.Technique, "pmc-cloud.") {
+				t.Errorf("cloud candidate %+v", c)
+			}
+		})
+	}
+}
+
+func TestS3ToHTTPS(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"s3://pmc-oa-opendata/PMC1.1/PMC1.1.pdf?md5=ab":  "https://pmc-oa-opendata.s3.amazonaws.com/PMC1.1/PMC1.1.pdf",
+		"https://pmc-oa-opendata.s3.amazonaws.com/x.pdf": "https://pmc-oa-opendata.s3.amazonaws.com/x.pdf",
+		"s3://other-bucket/x.pdf":                        "",
+		"":                                               "",
+	} {
+		if got := s3ToHTTPS(in); got != want {
+			t.Errorf("s3ToHTTPS(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

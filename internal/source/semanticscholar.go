@@ -22,7 +22,7 @@ type SemanticScholar struct {
 const s2Fields = "title,year,publicationDate,externalIds,url,isOpenAccess,openAccessPdf"
 
 func newSemanticScholar(cfg Config, c *caller) *SemanticScholar {
-	return &SemanticScholar{base: base(cfg, "https://api.semanticscholar.org"), c: c}
+	return &SemanticScholar{base: base(cfg, DefaultBaseURL("semanticscholar")), c: c}
 }
 
 // Name returns "semanticscholar".

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"strings"
@@ -29,10 +30,7 @@ func (a *ArXiv) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 	if !a.Applicable(w) {
 		return Result{}, notApplicable(a.Name())
 	}
-	b := a.base
-	if b == "" {
-		b = "https://arxiv.org"
-	}
+	b := cmp.Or(a.base, DefaultBaseURL(a.Name()))
 	cs := newCandidates(a.Name())
 	cs.add(fulltext.Candidate{URL: b + "/pdf/" + w.IDs.ArXiv, Technique: "arxiv-id", Version: "submittedVersion"})
 	return Result{Candidates: cs.done()}, nil
@@ -58,10 +56,7 @@ func (d *DOI) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 	if !d.Applicable(w) {
 		return Result{}, notApplicable(d.Name())
 	}
-	b := d.base
-	if b == "" {
-		b = "https://doi.org"
-	}
+	b := cmp.Or(d.base, DefaultBaseURL(d.Name()))
 	cs := newCandidates(d.Name())
 	cs.add(fulltext.Candidate{URL: b + "/" + escapeDOIPath(w.IDs.DOI), Technique: "doi-resolve", Landing: true})
 	return Result{Candidates: cs.done()}, nil
@@ -69,9 +64,9 @@ func (d *DOI) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 
 // Landing offers the landing pages named in the OpenAlex record the input
 // carried (best_oa_location, locations[], primary_location
-// landing_page_url), OA locations first, for scraping. A work without a
-// record has nothing to offer: the result is empty, not an error. It makes
-// no request. Safe for concurrent use.
+// landing_page_url), OA locations first, for scraping. A record without
+// landing pages gives an empty Result; a work without a record is not
+// applicable. It makes no request. Safe for concurrent use.
 type Landing struct{}
 
 // Name returns "landing".
@@ -84,7 +79,7 @@ func (l *Landing) Applicable(w fulltext.Work) bool { return len(w.Record) > 0 }
 // record that is not JSON is resolver-error.
 func (l *Landing) Lookup(_ context.Context, w fulltext.Work) (Result, error) {
 	if len(w.Record) == 0 {
-		return Result{}, nil
+		return Result{}, notApplicable(l.Name())
 	}
 	var rec oaWork
 	if err := json.Unmarshal(w.Record, &rec); err != nil {

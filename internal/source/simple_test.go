@@ -28,7 +28,7 @@ func TestDirectSources(t *testing.T) {
 			[]string{"https://doi.org/10.1002/%28sici%291097-4571%28199806%2949:8%3C693::aid-asi4%3E3.0.co%3B2-o"}, true, "doi-resolve"},
 		{"landing from record", "landing", record,
 			[]string{"https://repository.example.edu/handle/123456789/4242", "https://arxiv.org/abs/1905.99123", "https://doi.org/10.5555/tcs.2019.117"}, true, "record.landing_page_url"},
-		{"landing without record", "landing", "10.5555/tcs.2019.117", nil, true, ""},
+		{"landing from a record without landing pages", "landing", `{"id":"https://openalex.org/W1","locations":[{"pdf_url":"https://x.example.org/a.pdf"}]}`, nil, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestDirectSources(t *testing.T) {
 
 func TestDirectSourcesNotApplicable(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"arxiv", "doi"} {
+	for _, name := range []string{"arxiv", "doi", "landing"} {
 		s, err := New(name, Config{}, Deps{Client: new(http.Client)})
 		if err != nil {
 			t.Fatal(err)
@@ -88,9 +88,6 @@ func TestLandingBadRecord(t *testing.T) {
 func TestNew(t *testing.T) {
 	t.Parallel()
 	for _, name := range Names() {
-		if !implemented[name] {
-			continue
-		}
 		s, err := New(name, Config{}, Deps{Client: new(http.Client)})
 		if err != nil {
 			t.Errorf("New(%q): %v", name, err)
@@ -98,6 +95,9 @@ func TestNew(t *testing.T) {
 		}
 		if s.Name() != name {
 			t.Errorf("New(%q).Name() = %q", name, s.Name())
+		}
+		if d := DefaultBaseURL(name); d != "" && !strings.HasPrefix(d, "https://") {
+			t.Errorf("DefaultBaseURL(%q) = %q", name, d)
 		}
 	}
 	if _, err := New("scihub", Config{}, Deps{Client: new(http.Client)}); err == nil || !strings.Contains(err.Error(), "scihub") {
@@ -110,6 +110,3 @@ func TestNew(t *testing.T) {
 		t.Errorf("%d names, want 16", got)
 	}
 }
-
-// implemented lists the sources built so far (TODO: all of Names()).
-var implemented = map[string]bool{"openalex": true, "unpaywall": true, "arxiv": true, "doi": true, "landing": true, "crossref": true, "europepmc": true, "pmc": true, "wayback": true, "semanticscholar": true, "core": true, "doaj": true, "zenodo": true, "hal": true}

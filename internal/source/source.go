@@ -11,8 +11,11 @@
 //	429                               → rate-limited (RetryAfter parsed)
 //	OpenAlex daily allowance gone     → credits-exhausted
 //	5xx                               → server-error
-//	timeouts                          → timeout
-//	other transport errors            → network-error
+//	timeouts (incl. ctx deadline)     → timeout
+//	other transport errors            → network-error (a cancelled ctx
+//	                                    too; errors.Is(err,
+//	                                    context.Canceled) still holds)
+//	codes set by the RoundTripper     → kept (skip-robots, …)
 //	malformed, contradictory or
 //	errors inside a 200               → resolver-error
 //
@@ -24,7 +27,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
@@ -74,7 +76,8 @@ type Deps struct {
 	// clock.
 	Clock fulltext.Clock
 	// Formats are the full-text kinds wanted, best first. Defaults to
-	// pdf, xml, html. Sources that can offer XML (Europe PMC) consult it.
+	// pdf, xml, html. Sources that can offer several kinds (crossref, europepmc,
+	// pmc) order their candidates by it and skip unwanted XML.
 	Formats []fulltext.Kind
 }
 
@@ -83,27 +86,67 @@ type Config struct {
 	// Enabled is read by the caller that assembles the cascade; New builds
 	// the source either way.
 	Enabled bool
-	// BaseURL is everything before the documented path. Defaults to the
-	// real service base (reference/apis.md). For sources that talk to
+	// BaseURL is everything before the documented path: scheme://host[:port]
+	// and an optional prefix; each source's doc comment names the paths it
+	// appends. Defaults to DefaultBaseURL(name). For sources that talk to
 	// several hosts (pmc, wayback) every endpoint is addressed under
-	// BaseURL when it is set.
+	// BaseURL when it is set. Candidate URLs (PDFs, landing pages) always
+	// keep their real hosts; point the HTTP layer elsewhere with
+	// --connect-to instead. For arxiv and doi, which ask no API, BaseURL
+	// replaces the host of the candidates they build.
 	BaseURL string
 	// APIKey is the credential, for the sources that take one (openalex,
 	// semanticscholar, core, pmc).
 	APIKey string
 }
 
-// names is every contract source name in the default order.
-var names = [...]string{
-	"openalex", "unpaywall", "arxiv", "pmc", "europepmc",
-	"crossref", "doi", "semanticscholar", "core", "doaj", "zenodo", "hal", "osf", "figshare",
-	"landing",
-	"wayback",
+// Names returns every contract source name, in the default order (the
+// tiers of DESIGN.md §5 flattened). The caller owns the slice.
+func Names() []string {
+	return []string{
+		"openalex", "unpaywall", "arxiv", "pmc", "europepmc",
+		"crossref", "doi", "semanticscholar", "core", "doaj", "zenodo", "hal", "osf", "figshare",
+		"landing",
+		"wayback",
+	}
 }
 
-// Names returns every contract source name, in the default order (the
-// tiers of DESIGN.md §5 flattened).
-func Names() []string { return slices.Clone(names[:]) }
+// DefaultBaseURL returns the real API base of the source called name (what
+// Config.BaseURL defaults to; for arxiv and doi, the host of the candidates
+// they build), or "" for landing, which uses none, and for those that talk to several hosts (pmc:
+// pmc.ncbi.nlm.nih.gov and www.ncbi.nlm.nih.gov; wayback: web.archive.org
+// and archive.org), which use their real hosts when BaseURL is empty.
+func DefaultBaseURL(name string) string {
+	switch name {
+	case "openalex":
+		return "https://api.openalex.org"
+	case "unpaywall":
+		return "https://api.unpaywall.org"
+	case "crossref":
+		return "https://api.crossref.org"
+	case "europepmc":
+		return europePMCDefault
+	case "semanticscholar":
+		return "https://api.semanticscholar.org"
+	case "core":
+		return "https://api.core.ac.uk"
+	case "doaj":
+		return "https://doaj.org"
+	case "zenodo":
+		return "https://zenodo.org"
+	case "hal":
+		return "https://api.archives-ouvertes.fr"
+	case "osf":
+		return "https://api.osf.io"
+	case "figshare":
+		return "https://api.figshare.com"
+	case "arxiv":
+		return "https://arxiv.org"
+	case "doi":
+		return "https://doi.org"
+	}
+	return ""
+}
 
 // New builds the source called name. The error names an unknown source or a
 // missing Client.
@@ -149,9 +192,12 @@ func New(name string, cfg Config, d Deps) (Source, error) {
 		return newZenodo(cfg, c), nil
 	case "hal":
 		return newHAL(cfg, c), nil
-		// LATER
+	case "osf":
+		return newOSF(cfg, c), nil
+	case "figshare":
+		return newFigshare(cfg, c), nil
 	}
-	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(names[:], ", "))
+	return nil, fmt.Errorf("source: unknown source %q (known: %s)", name, strings.Join(Names(), ", "))
 }
 
 // notApplicable is returned by Lookup on a work the source cannot handle.

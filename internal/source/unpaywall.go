@@ -17,7 +17,7 @@ type Unpaywall struct {
 }
 
 func newUnpaywall(cfg Config, c *caller) *Unpaywall {
-	return &Unpaywall{base: base(cfg, "https://api.unpaywall.org"), c: c}
+	return &Unpaywall{base: base(cfg, DefaultBaseURL("unpaywall")), c: c}
 }
 
 // Name returns "unpaywall".

@@ -11,9 +11,10 @@ import (
 )
 
 // Wayback finds archived copies of a work's known URLs in the Internet
-// Archive (apis.md §7): the CDX API first (status 200, application/pdf,
-// within a window around the publication year), the availability API as a
-// fallback. Candidates are raw `id_` replay URLs, which return the
+// Archive (apis.md §7): the CDX API first (GET /cdx/search/cdx on
+// web.archive.org; status 200, application/pdf, within a window around the
+// publication year), the availability API (GET /wayback/available on
+// archive.org) as a fallback. Candidates are raw `id_` replay URLs, which return the
 // original bytes. The Archive firewalls clients that ignore its 429s, so a
 // 429 is returned at once (no fallback) and at most maxWaybackURLs URLs
 // are asked about per work. Safe for concurrent use.

@@ -22,7 +22,7 @@ type Zenodo struct {
 var zenodoDOIRe = regexp.MustCompile(`^10\.5281/zenodo\.(\d+)$`)
 
 func newZenodo(cfg Config, c *caller) *Zenodo {
-	return &Zenodo{base: base(cfg, "https://zenodo.org"), c: c}
+	return &Zenodo{base: base(cfg, DefaultBaseURL("zenodo")), c: c}
 }
 
 // Name returns "zenodo".
@@ -61,11 +61,16 @@ type zenodoRecord struct {
 	} `json:"links"`
 }
 
-// sameWork are the relations under which a record is a copy of the work.
-var sameWork = map[string]bool{
-	"isVersionOf": true, "hasVersion": true, "isIdenticalTo": true, "isPreviousVersionOf": true,
-	"isNewVersionOf": true, "isPreprintOf": true, "isVariantFormOf": true, "isOriginalFormOf": true,
-	"isAlternateIdentifier": true,
+// sameWork reports whether a related identifier under relation r is the
+// work itself (a version or copy of it) rather than something it cites or
+// supplements.
+func sameWork(r string) bool {
+	switch r {
+	case "isVersionOf", "hasVersion", "isIdenticalTo", "isPreviousVersionOf", "isNewVersionOf",
+		"isPreprintOf", "isVariantFormOf", "isOriginalFormOf", "isAlternateIdentifier":
+		return true
+	}
+	return false
 }
 
 // Lookup returns the PDF files of the open records that are the work (or a
@@ -146,7 +151,7 @@ func zenodoIsWork(rec zenodoRecord, doi string) bool {
 		return true
 	}
 	for _, ri := range rec.Metadata.RelatedIdentifiers {
-		if sameWork[ri.Relation] && strings.EqualFold(strings.TrimSpace(ri.Identifier), doi) {
+		if sameWork(ri.Relation) && strings.EqualFold(strings.TrimSpace(ri.Identifier), doi) {
 			return true
 		}
 	}
