@@ -20,6 +20,12 @@ import (
 	"github.com/oafetch/oafetch/internal/source"
 )
 
+// URLLookuper is a source that can ask about arbitrary URLs (the Wayback
+// Machine): the cascade gives it the URLs every earlier candidate failed on.
+type URLLookuper interface {
+	LookupURLs(ctx context.Context, w fulltext.Work, urls []string) (source.Result, error)
+}
+
 // Tier is one step of the cascade: its sources run up to Parallel at once.
 type Tier struct {
 	Name     string
@@ -126,6 +132,9 @@ type run struct {
 	winCand    fulltext.Candidate
 	candidates []fulltext.Candidate
 	blockedHos map[string]bool
+	// failed lists the URLs tried without success, files before pages,
+	// for sources that look URLs up (the archive tier).
+	failedFiles, failedPages []string
 }
 
 // Run walks the tiers for w. Hooks are passed to every download (the worker
@@ -220,7 +229,8 @@ func (r *run) runTier(ctx context.Context, t Tier) {
 		r.mu.Lock()
 		w := r.work
 		r.mu.Unlock()
-		if !src.Applicable(w) {
+		ul, isURLLookuper := src.(URLLookuper)
+		if !src.Applicable(w) && !(isURLLookuper && len(r.failedURLs()) > 0) {
 			continue
 		}
 		select {
@@ -234,18 +244,30 @@ func (r *run) runTier(ctx context.Context, t Tier) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-par }()
-			r.runSource(tierCtx, src, cancel)
+			lookup := src.Lookup
+			if isURLLookuper {
+				urls := r.failedURLs()
+				lookup = func(ctx context.Context, w fulltext.Work) (source.Result, error) {
+					if src.Applicable(w) {
+						if res, err := src.Lookup(ctx, w); err == nil && len(res.Candidates) > 0 {
+							return res, nil
+						}
+					}
+					return ul.LookupURLs(ctx, w, urls)
+				}
+			}
+			r.runSource(tierCtx, src, lookup, cancel)
 		}()
 	}
 	wg.Wait()
 }
 
-func (r *run) runSource(ctx context.Context, src source.Source, winTier context.CancelFunc) {
+func (r *run) runSource(ctx context.Context, src source.Source, lookupFn func(context.Context, fulltext.Work) (source.Result, error), winTier context.CancelFunc) {
 	r.mu.Lock()
 	w := r.work
 	r.mu.Unlock()
 	start := r.c.clock.Now()
-	res, err := src.Lookup(ctx, w)
+	res, err := lookupFn(ctx, w)
 	lookup := fulltext.Attempt{Source: src.Name(), Technique: "lookup", At: start, Duration: r.c.clock.Now().Sub(start)}
 	if err != nil {
 		if ctx.Err() != nil && r.done() {
@@ -304,6 +326,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		r.mu.Unlock()
 		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: fulltext.CodeSkipBreaker, Detail: "host served a wall earlier in this work", At: r.c.clock.Now()})
+		r.noteFailed(cand)
 		return false
 	}
 	if r.fetches >= r.c.cfg.MaxAttempts {
@@ -350,6 +373,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 			r.noteRetryAfter(fe.RetryAfter)
 		}
 		r.record(att)
+		r.noteFailed(cand)
 		return false
 	}
 	if f.Temp != nil {
@@ -363,6 +387,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		return r.win(att, cand, f)
 	}
 	// An HTML page: analyse it as a landing page.
+	r.noteFailed(cand)
 	page := r.c.analyze(f.FinalURL, f.Status, f, r.workSnapshot())
 	att.Kind = fulltext.KindHTML
 	if page.Code == fulltext.CodeOKHTML && r.c.accepts(fulltext.KindHTML) && !r.c.prefersFile(page) {
@@ -401,6 +426,27 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		}
 	}
 	return false
+}
+
+// noteFailed remembers a URL that gave no full text (not doi.org: the
+// archive knows the pages it leads to, not the resolver).
+func (r *run) noteFailed(c fulltext.Candidate) {
+	if h := hostOf(c.URL); h == "doi.org" || h == "dx.doi.org" || h == "web.archive.org" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c.Landing || c.Kind == fulltext.KindHTML {
+		r.failedPages = append(r.failedPages, c.URL)
+	} else {
+		r.failedFiles = append(r.failedFiles, c.URL)
+	}
+}
+
+func (r *run) failedURLs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append(append([]string(nil), r.failedFiles...), r.failedPages...)
 }
 
 func (r *run) workSnapshot() fulltext.Work {

@@ -308,3 +308,40 @@ func TestLateWinnerIsAborted(t *testing.T) {
 		t.Errorf("aborted %d temps, want the loser's only", aborted)
 	}
 }
+
+// fakeArchive is a URLLookuper that is not applicable on its own.
+type fakeArchive struct {
+	fakeSource
+	asked []string
+}
+
+func (a *fakeArchive) Applicable(fulltext.Work) bool { return false }
+func (a *fakeArchive) LookupURLs(_ context.Context, _ fulltext.Work, urls []string) (source.Result, error) {
+	a.asked = urls
+	return source.Result{Candidates: []fulltext.Candidate{{URL: "https://web.archive.org/web/2005id_/" + urls[0], Kind: fulltext.KindPDF, Source: "wayback"}}}, nil
+}
+
+func TestArchiveAsksAboutFailedURLs(t *testing.T) {
+	t.Parallel()
+	pub := &fakeSource{name: "crossref", lookup: func(context.Context, fulltext.Work) (source.Result, error) {
+		return source.Result{Candidates: []fulltext.Candidate{
+			{URL: "https://pub.example.org/landing", Landing: true, Kind: fulltext.KindHTML, Source: "crossref"},
+			{URL: "https://pub.example.org/gone.pdf", Kind: fulltext.KindPDF, Source: "crossref"},
+		}}, nil
+	}}
+	arch := &fakeArchive{fakeSource: fakeSource{name: "wayback"}}
+	_, b := setup(t, cascade.Config{}, pub)
+	c := cascade.New(cascade.Config{Tiers: []cascade.Tier{
+		{Name: "doi_follow", Parallel: 1, Sources: []string{"crossref"}},
+		{Name: "archive", Parallel: 1, Sources: []string{"wayback"}},
+	}}, map[string]source.Source{"crossref": pub, "wayback": arch}, b.fetch, analyzer, nil)
+	b.fetch.answer["https://pub.example.org/landing"] = page("wall")
+	b.fetch.answer["https://web.archive.org/web/2005id_/https://pub.example.org/gone.pdf"] = func(context.Context) (*download.Fetched, error) { return pdf() }
+	res := c.Run(t.Context(), fulltext.Lease{}, work, download.Hooks{})
+	if res.Code != fulltext.CodeOKPDF || res.Candidate.Source != "wayback" {
+		t.Fatalf("res = %+v", res)
+	}
+	if len(arch.asked) != 2 || arch.asked[0] != "https://pub.example.org/gone.pdf" || arch.asked[1] != "https://pub.example.org/landing" {
+		t.Errorf("archive asked about %v, want the failed file first, then the page", arch.asked)
+	}
+}
