@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -169,12 +168,4 @@ func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.Art
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
 	}, store, arts, rt.cascade, rt.download, obs)
-}
-
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
 }

@@ -179,7 +179,7 @@ func (d *Downloader) follow(x *xfer, c fulltext.Candidate, v Validators) ([]stri
 		if v.LastModified != "" {
 			req.Header.Set("If-Modified-Since", v.LastModified)
 		}
-		resp, err := d.client.Do(req)
+		resp, err := d.client.Do(req) //nolint:bodyclose // the xfer owns the body and closes it
 		if err != nil {
 			return hops, err
 		}

@@ -81,7 +81,7 @@ func (r *run) resumeBody(body *meter, cause error) error {
 	if r.d.cfg.UserAgent != "" {
 		req.Header.Set("User-Agent", r.d.cfg.UserAgent)
 	}
-	resp, err := r.d.client.Do(req)
+	resp, err := r.d.client.Do(req) //nolint:bodyclose // the xfer owns the body and closes it
 	if err != nil {
 		x.close()
 		return cause

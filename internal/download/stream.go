@@ -52,7 +52,7 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 			return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 		}
 		h.Write(p)
-		tail.Write(p)
+		_, _ = tail.Write(p) // a ring buffer: never fails
 		if jats != nil {
 			if _, err := jats.w.Write(p); err != nil {
 				if verr := jats.wait(); verr != nil {

@@ -95,9 +95,7 @@ func (s *SemanticScholar) Lookup(ctx context.Context, w fulltext.Work) (Result, 
 	cs := newCandidates(s.Name())
 	if oa := p.OpenAccessPdf; oa != nil && strings.TrimSpace(oa.URL) != "" {
 		u := oa.URL
-		if strings.Contains(u, "arxiv.org/abs/") {
-			u = strings.Replace(u, "arxiv.org/abs/", "arxiv.org/pdf/", 1)
-		}
+		u = strings.Replace(u, "arxiv.org/abs/", "arxiv.org/pdf/", 1)
 		cs.add(fulltext.Candidate{URL: u, Technique: "openAccessPdf", License: s2License(oa.License)})
 	}
 	res.Candidates = cs.done()
