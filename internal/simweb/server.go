@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -128,6 +130,8 @@ func (s *Server) Start(ctx context.Context, httpAddr, httpsAddr string) error {
 			Handler:           s.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+			// Handshake failures and resets are the clients' business.
+			ErrorLog: log.New(io.Discard, "", 0),
 		}
 		s.servers = append(s.servers, srv)
 		go func() { _ = srv.Serve(ln) }()

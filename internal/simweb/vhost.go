@@ -44,6 +44,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.europepmc(w, r, host)
 	case "www.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "eutils.ncbi.nlm.nih.gov":
 		s.ncbi(w, r, host)
+	case "ftp.ncbi.nlm.nih.gov":
+		s.ftpNCBI(w, r)
 	case "web.archive.org", "archive.org":
 		s.wayback(w, r, host)
 	case "api.semanticscholar.org":

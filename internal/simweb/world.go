@@ -41,6 +41,27 @@ const (
 	RoutePaywall Route = "wall-paywall"
 	// RouteCookie: the landing page redirects to a cookie consent wall.
 	RouteCookie Route = "wall-cookie"
+	// RouteCrossref: only Crossref's message.link[] (text-mining PDF).
+	RouteCrossref Route = "crossref-link"
+	// RouteEuropePMC: only Europe PMC (search fullTextUrlList, the
+	// ?pdf=render redirect chain, fullTextXML).
+	RouteEuropePMC Route = "europepmc-render"
+	// RoutePMC: only the PMC OA service (oa.fcgi pdf link, ftp → https,
+	// moved under deprecated/); the PMC article PDF route is a
+	// proof-of-work page.
+	RoutePMC Route = "pmc-oa"
+	// RouteWayback: the publisher copy is gone; a Wayback capture remains.
+	RouteWayback Route = "wayback"
+	// RouteS2: only Semantic Scholar's openAccessPdf.
+	RouteS2 Route = "semanticscholar"
+	// RouteCORE: only CORE's downloadUrl (API needs a Bearer token).
+	RouteCORE Route = "core"
+	// RouteDOAJ: only DOAJ's bibjson.link (type fulltext).
+	RouteDOAJ Route = "doaj"
+	// RouteZenodo: only a Zenodo record's file.
+	RouteZenodo Route = "zenodo"
+	// RouteHAL: only HAL's fileMain_s.
+	RouteHAL Route = "hal"
 )
 
 // generatedRoutes are the routes of works 3…N, in their base order; the
@@ -48,6 +69,8 @@ const (
 var generatedRoutes = []Route{
 	RouteUnpaywall, RouteOpenAlex, RouteArXiv, RouteLanding, RouteClosed,
 	RouteWrongType, RouteChallenge, RouteLogin, RoutePaywall, RouteCookie,
+	RouteCrossref, RouteEuropePMC, RoutePMC, RouteWayback, RouteS2, RouteCORE,
+	RouteDOAJ, RouteZenodo, RouteHAL,
 }
 
 // Routes returns every route of generated works.
@@ -204,9 +227,19 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 	doi := fmt.Sprintf("10.5555/sim.%d", i)
 	oa := fmt.Sprintf("W%d", 9991000000+i)
 	switch r {
-	case RouteUnpaywall, RouteLanding:
+	case RouteUnpaywall, RouteLanding, RouteCrossref, RouteS2, RouteCORE, RouteDOAJ, RouteZenodo, RouteHAL:
 		wk.IDs = fulltext.IDs{DOI: doi}
-		wk.WantSource = map[Route]string{RouteUnpaywall: "unpaywall", RouteLanding: "doi"}[r]
+		wk.WantSource = map[Route]string{RouteUnpaywall: "unpaywall", RouteLanding: "doi", RouteCrossref: "crossref",
+			RouteS2: "semanticscholar", RouteCORE: "core", RouteDOAJ: "doaj", RouteZenodo: "zenodo", RouteHAL: "hal"}[r]
+		wk.Input = doiSpelling(doi, spelling)
+	case RouteEuropePMC, RoutePMC:
+		wk.IDs = fulltext.IDs{DOI: doi, PMID: fmt.Sprint(39991000 + i), PMCID: fmt.Sprintf("PMC%d", 9991000+i)}
+		wk.WantSource = map[Route]string{RouteEuropePMC: "europepmc", RoutePMC: "pmc"}[r]
+		wk.Input = []string{wk.IDs.PMCID, "pmcid:" + wk.IDs.PMCID, "https://pmc.ncbi.nlm.nih.gov/articles/" + wk.IDs.PMCID + "/",
+			"pmid:" + wk.IDs.PMID, "doi:" + doi, strings.ToLower(wk.IDs.PMCID)}[spelling]
+	case RouteWayback:
+		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa}
+		wk.WantSource = "wayback"
 		wk.Input = doiSpelling(doi, spelling)
 	case RouteOpenAlex:
 		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa, PMID: fmt.Sprint(39991000 + i), PMCID: fmt.Sprintf("PMC%d", 9991000+i)}
@@ -263,6 +296,8 @@ func (wk Work) publisherHost() string {
 		return "store.example.com"
 	case RouteCookie:
 		return "consent.example.com"
+	case RouteDOAJ:
+		return "oajournal.example.org"
 	}
 	return []string{"journals.example.org", "pubs.example.com", "press.example.org"}[wk.n%3]
 }
@@ -278,6 +313,11 @@ func (wk Work) publisherPDFURL() string { return wk.landingURL() + "/pdf" }
 
 func (wk Work) repositoryPDFURL() string {
 	return fmt.Sprintf("https://repository.example.edu/bitstream/handle/sim/%d/article.pdf", wk.n)
+}
+
+// deadPDFURL is where a Wayback work's PDF used to be (now 404).
+func (wk Work) deadPDFURL() string {
+	return fmt.Sprintf("http://www.example-archive-press.org/papers/sim-%d.pdf", wk.n)
 }
 
 // arxivVersions is how many versions an arXiv work has.
