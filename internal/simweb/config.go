@@ -14,6 +14,11 @@ type Config struct {
 	Works int
 	// Seed selects the generated world. Defaults to 1.
 	Seed int64
+	// Hostile adds the hostile routes (redirect chains and loops, private
+	// addresses, a gzip bomb, Content-Length lies, drips, path-traversal
+	// file names, JS as PDF, the PDF of another work) to the generated
+	// cycle. Off by default: the plain world is what demos fetch.
+	Hostile bool
 	// Faults are injected into matching requests, first match wins.
 	// Server.SetFaults replaces them at run time.
 	Faults []Fault

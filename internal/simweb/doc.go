@@ -68,6 +68,26 @@
 // TestOracle asks every service about every generated work and checks
 // that exactly the winning source offers a full text.
 //
+// # Hostile mode
+//
+// Config.Hostile adds ten routes to the cycle, each an OpenAlex-only work
+// (input W…) whose only lead, on maze.example.com, misbehaves:
+//
+//	hostile-redirect-chain    11 redirects before the PDF                      max-hops
+//	hostile-redirect-loop     a → b → a                                        redirect-loop
+//	hostile-private-redirect  302 to 127.0.0.1:9, [::1]:9, 169.254.169.254,    skip-blocklist
+//	                          10.0.0.1 (the guard must refuse before sending)
+//	hostile-private-link      landing page whose citation_pdf_url is private   skip-blocklist
+//	hostile-gzip-bomb         Content-Encoding gzip inflating to 300 MiB       too-large
+//	hostile-length-lie        Content-Length 4 KiB longer than the body        truncated
+//	hostile-drip              the PDF in 4 KiB chunks every 5 ms               ok-pdf / openalex
+//	hostile-filename          Content-Disposition filename="../../x"           ok-pdf / openalex
+//	hostile-js-as-pdf         JavaScript as application/pdf                    wrong-type
+//	hostile-other-work        a valid PDF of another work                      wrong-work
+//
+// The skip-blocklist codes assume the private-address guard is on (only
+// connect-to targets trusted); the private ports are closed either way.
+//
 // Full texts are valid PDF 1.4 files of 20–120 KiB whose bytes depend only
 // on the work; the first page and the Info dictionary carry its title and
 // DOI (or arXiv/OpenAlex id). They are served with Range, HEAD, ETag and

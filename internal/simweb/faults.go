@@ -160,28 +160,7 @@ func (s *Server) mangle(w http.ResponseWriter, r *http.Request, f Fault, rec *re
 		if delay <= 0 {
 			delay = 50 * time.Millisecond
 		}
-		w.Header().Set("Content-Length", itoa(len(body)))
-		w.WriteHeader(status)
-		t := time.NewTicker(delay)
-		defer t.Stop()
-		for len(body) > 0 {
-			n := min(chunk, len(body))
-			if _, err := w.Write(body[:n]); err != nil {
-				return
-			}
-			_ = rc.Flush()
-			body = body[n:]
-			if len(body) == 0 {
-				return
-			}
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				return
-			case <-s.closing:
-				return
-			}
-		}
+		s.drip(w, r, status, body, chunk, delay)
 	default:
 		w.WriteHeader(status)
 		_, _ = w.Write(body)

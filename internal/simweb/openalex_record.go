@@ -37,7 +37,7 @@ func (wk Work) inOpenAlex() bool {
 		RouteChallenge, RouteLogin, RoutePaywall, RouteCookie:
 		return wk.IDs.OpenAlex != ""
 	}
-	return false
+	return isHostile(wk.Route)
 }
 
 // openAlexRecords builds every work's OpenAlex object (nil when OpenAlex
@@ -142,6 +142,17 @@ func (wk Work) openAlexRecord() map[string]any {
 	case RouteClosed:
 		primary = location(locID, false, "", "", wk.journal(), "publishedVersion", "")
 		locations = append(locations, primary)
+	case RoutePrivateLink:
+		primary = location(locID, true, wk.hostileURL("landing"), "", wk.journal(), "publishedVersion", "cc-by")
+		best = primary
+		locations = append(locations, primary)
+		oaStatus, oaURL = "bronze", wk.hostileURL("landing")
+	case RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RouteGzipBomb,
+		RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork:
+		primary = location(locID, true, "", wk.hostileURL("file.pdf"), wk.journal(), "publishedVersion", "cc-by")
+		best = primary
+		locations = append(locations, primary)
+		oaStatus, oaURL = "gold", wk.hostileURL("file.pdf")
 	case RouteWayback:
 		// The publisher's PDF URL is dead; only its Wayback capture works.
 		primary = location(locID, false, wk.landingURL(), wk.deadPDFURL(), wk.journal(), "publishedVersion", "")

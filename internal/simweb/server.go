@@ -31,6 +31,9 @@ type Server struct {
 	handler http.Handler
 	closing chan struct{}
 
+	bombOnce sync.Once
+	bomb     []byte
+
 	mu        sync.Mutex
 	requests  []Request
 	faults    []*faultState

@@ -62,6 +62,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.osf(w, r, host)
 	case "api.figshare.com", "ndownloader.figshare.com":
 		s.figshare(w, r)
+	case hostileHost:
+		s.hostile(w, r)
 	default:
 		if isPublisherHost(host) {
 			s.publisher(w, r, host)

@@ -64,6 +64,51 @@ const (
 	RouteHAL Route = "hal"
 )
 
+// The hostile routes, added to the world only when Config.Hostile is set.
+// Each is an OpenAlex-only work (input W…) whose only lead misbehaves.
+const (
+	// RouteRedirectChain: pdf_url starts a chain of 11 redirects.
+	RouteRedirectChain Route = "hostile-redirect-chain"
+	// RouteRedirectLoop: pdf_url redirects a → b → a.
+	RouteRedirectLoop Route = "hostile-redirect-loop"
+	// RoutePrivateRedirect: pdf_url redirects to 127.0.0.1:9, [::1]:9,
+	// 169.254.169.254 or 10.0.0.1 (refused by the private-address guard).
+	RoutePrivateRedirect Route = "hostile-private-redirect"
+	// RoutePrivateLink: the landing page's citation_pdf_url is a private
+	// address.
+	RoutePrivateLink Route = "hostile-private-link"
+	// RouteGzipBomb: a gzip body that inflates to 300 MiB.
+	RouteGzipBomb Route = "hostile-gzip-bomb"
+	// RouteLengthLie: Content-Length announces more than is sent.
+	RouteLengthLie Route = "hostile-length-lie"
+	// RouteDrip: the PDF arrives in small chunks; it does complete.
+	RouteDrip Route = "hostile-drip"
+	// RouteBadFilename: the PDF comes with Content-Disposition
+	// filename="../../x" (which oafetch never uses).
+	RouteBadFilename Route = "hostile-filename"
+	// RouteJSAsPDF: JavaScript served as application/pdf.
+	RouteJSAsPDF Route = "hostile-js-as-pdf"
+	// RouteOtherWork: a valid PDF, but of a different work.
+	RouteOtherWork Route = "hostile-other-work"
+)
+
+var hostileRoutes = []Route{
+	RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RoutePrivateLink, RouteGzipBomb,
+	RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork,
+}
+
+// HostileRoutes returns the routes Config.Hostile adds.
+func HostileRoutes() []Route { return append([]Route(nil), hostileRoutes...) }
+
+func isHostile(r Route) bool {
+	for _, h := range hostileRoutes {
+		if h == r {
+			return true
+		}
+	}
+	return false
+}
+
 // generatedRoutes are the routes of works 3…N, in their base order; the
 // world shuffles this order per cycle with its seed.
 var generatedRoutes = []Route{
@@ -125,6 +170,10 @@ func NewWorld(cfg Config) *World {
 	}
 	cast := castWorks()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eedf00d))
+	routes := generatedRoutes
+	if cfg.Hostile {
+		routes = append(append([]Route(nil), generatedRoutes...), hostileRoutes...)
+	}
 	var order []Route
 	for i := range cfg.Works {
 		var wk Work
@@ -132,7 +181,7 @@ func NewWorld(cfg Config) *World {
 			wk = cast[i]
 		} else {
 			if len(order) == 0 {
-				order = append([]Route(nil), generatedRoutes...)
+				order = append([]Route(nil), routes...)
 				rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 			}
 			wk = generate(i, order[0], rng)
@@ -259,6 +308,20 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 		wk.IDs = fulltext.IDs{OpenAlex: oa}
 		wk.Want = map[Route]fulltext.Code{RouteClosed: fulltext.CodeNoOALocation, RouteWrongType: fulltext.CodeWrongType}[r]
 		wk.Input = []string{oa, "https://openalex.org/" + oa, "openalex:" + oa}[spelling%3]
+	case RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RoutePrivateLink, RouteGzipBomb,
+		RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork:
+		wk.IDs = fulltext.IDs{OpenAlex: oa}
+		wk.Input = oa
+		wk.Want = map[Route]fulltext.Code{
+			RouteRedirectChain: fulltext.CodeMaxHops, RouteRedirectLoop: fulltext.CodeRedirectLoop,
+			RoutePrivateRedirect: fulltext.CodeSkipBlocklist, RoutePrivateLink: fulltext.CodeSkipBlocklist,
+			RouteGzipBomb: fulltext.CodeTooLarge, RouteLengthLie: fulltext.CodeTruncated,
+			RouteDrip: fulltext.CodeOKPDF, RouteBadFilename: fulltext.CodeOKPDF,
+			RouteJSAsPDF: fulltext.CodeWrongType, RouteOtherWork: fulltext.CodeWrongWork,
+		}[r]
+		if wk.Want == fulltext.CodeOKPDF {
+			wk.WantSource = "openalex"
+		}
 	case RouteChallenge, RouteLogin, RoutePaywall, RouteCookie:
 		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa}
 		wk.Want = map[Route]fulltext.Code{
