@@ -14,11 +14,18 @@ var bodyWords = strings.Fields(`the of model data sample survey estimate observe
 	sensor cohort trial treatment effect baseline interval distribution parameter prior
 	posterior likelihood algorithm round message link failure partition recovery`)
 
-// PDF returns the full text of wk: a valid multi-page PDF 1.4 of 20 to
-// 120 KiB whose bytes depend only on the work (its index, title and ids).
-// The first page and the Info dictionary carry the title and the DOI (or
-// the work's other identifier when it has no DOI).
+// castPDFs are the samples served as the cast's full texts.
+var castPDFs = []string{"sample_article.pdf", "sample_aam.pdf", "sample_archived.pdf"}
+
+// PDF returns the full text of wk: for a generated work, a valid
+// multi-page PDF 1.4 of 20 to 120 KiB whose bytes depend only on the work
+// (its index, title and ids), the first page and the Info dictionary
+// carrying the title and the DOI (or the work's other identifier when it
+// has no DOI); for the cast A, B and C, the sample PDFs (about 1 KiB).
 func (wk Work) PDF() []byte {
+	if wk.Route == RouteCast && wk.n < len(castPDFs) {
+		return sample(castPDFs[wk.n])
+	}
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%s|%s", wk.n, wk.Title, wk.key())
 	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(wk.n)))

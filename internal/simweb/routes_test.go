@@ -253,6 +253,31 @@ func TestCastReplay(t *testing.T) {
 		t.Errorf("B unpaywall: %+v", up)
 	}
 	checkPDF(t, get(t, c, "https://arxiv.org/pdf/1905.99123v1"))
+	// Credentials are checked before the replay answers.
+	if r := get(t, c, "https://api.unpaywall.org/v2/10.5555/jsim.2021.0042"); r.status != 422 {
+		t.Errorf("cast without email: %d", r.status)
+	}
+	core := "https://api.core.ac.uk/v3/search/works/?q=doi:%2210.5555%2Ftcs.2019.117%22&limit=10&offset=0"
+	if r := get(t, c, core); r.status != 401 {
+		t.Errorf("core without token: %d", r.status)
+	}
+	if r := get(t, c, core, "Authorization", "Bearer TESTKEY"); r.status != 200 || !strings.Contains(string(r.body), "999000123.pdf") {
+		t.Errorf("core with token: %d", r.status)
+	}
+	// C's capture is found whatever the query's extra parameters.
+	var wb struct {
+		Snapshots struct {
+			Closest *struct{ Timestamp string } `json:"closest"`
+		} `json:"archived_snapshots"`
+	}
+	mustJSON(t, get(t, c, "https://archive.org/wayback/available?url="+url.QueryEscape("http://www.example-history.org/papers/hanse1998.pdf")).body, &wb)
+	if wb.Snapshots.Closest == nil || wb.Snapshots.Closest.Timestamp != "20050314093012" {
+		t.Errorf("C availability: %+v", wb)
+	}
+	r = get(t, c, "https://web.archive.org/web/2005id_/http://www.example-history.org/papers/hanse1998.pdf")
+	if r.status != 302 || !strings.Contains(r.header.Get("Location"), "20050314093012id_/") {
+		t.Errorf("inexact timestamp: %d %q", r.status, r.header.Get("Location"))
+	}
 }
 
 func TestOpenAlexListPaging(t *testing.T) {

@@ -23,6 +23,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("User-agent: *\nAllow: /\n"))
 		return
 	}
+	if !s.admit(w, r, host) {
+		return
+	}
 	if e := s.replay.match(host, r); e != nil {
 		e.serve(w, r)
 		return
@@ -73,6 +76,26 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMisdirectedRequest)
 		_, _ = w.Write([]byte("simweb: no such host " + host + "\n"))
 	}
+}
+
+// admit enforces the credentials a service requires before anything,
+// the cast replay included, answers: Unpaywall's email (422) and CORE's
+// Bearer token (401).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) bool {
+	switch host {
+	case "api.unpaywall.org", "api.oadoi.org":
+		email := strings.TrimSpace(r.URL.Query().Get("email"))
+		if email == "" || !strings.Contains(email, "@") || strings.EqualFold(email, "test@example.com") {
+			writeJSON(w, http.StatusUnprocessableEntity, "", sample("unpaywall_422.json"))
+			return false
+		}
+	case "api.core.ac.uk":
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			writeJSON(w, http.StatusUnauthorized, "", map[string]any{"message": "Unauthorized: an API key is required"})
+			return false
+		}
+	}
+	return true
 }
 
 func isPublisherHost(host string) bool {
