@@ -29,8 +29,15 @@ func urlKey(u string) string {
 // PDF URL, its landing page or its doi.org URL (each archived as the PDF).
 func (s *Server) waybackWork(u string) (Work, bool) {
 	k := urlKey(u)
-	if k == urlKey(castCOriginal) && len(s.world.Works) > 2 {
-		return s.world.Works[2], true
+	if len(s.world.Works) > 2 {
+		// C's PDF was archived; so, as the PDF, were its doi.org URL, its
+		// landing page and its publisher PDF link (all dead or walled now).
+		for _, u := range []string{castCOriginal, "https://doi.org/10.5555/hist.1998.003", castLanding[2],
+			"https://www.example-history-journals.com/doi/pdf/10.5555/hist.1998.003"} {
+			if k == urlKey(u) {
+				return s.world.Works[2], true
+			}
+		}
 	}
 	for _, wk := range s.world.Works {
 		if wk.Route != RouteWayback {

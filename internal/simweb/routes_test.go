@@ -226,7 +226,7 @@ func TestRouteWalls(t *testing.T) {
 
 func TestCastReplay(t *testing.T) {
 	t.Parallel()
-	_, c := setup(t, Config{})
+	s, c := setup(t, Config{})
 	var rec oaWork
 	r := get(t, c, "https://api.openalex.org/works/pmcid:PMC9990001?api_key=TESTKEY")
 	mustJSON(t, r.body, &rec)
@@ -274,6 +274,14 @@ func TestCastReplay(t *testing.T) {
 	if wb.Snapshots.Closest == nil || wb.Snapshots.Closest.Timestamp != "20050314093012" {
 		t.Errorf("C availability: %+v", wb)
 	}
+	wb.Snapshots.Closest = nil
+	mustJSON(t, get(t, c, "https://archive.org/wayback/available?url="+url.QueryEscape("https://doi.org/10.5555/hist.1998.003")+"&timestamp=1998").body, &wb)
+	if wb.Snapshots.Closest == nil {
+		t.Errorf("C by doi URL: %+v", wb)
+	}
+	follow := s.Client()
+	defer follow.CloseIdleConnections()
+	checkPDF(t, get(t, follow, "https://web.archive.org/web/2005id_/https://doi.org/10.5555/hist.1998.003"))
 	r = get(t, c, "https://web.archive.org/web/2005id_/http://www.example-history.org/papers/hanse1998.pdf")
 	if r.status != 302 || !strings.Contains(r.header.Get("Location"), "20050314093012id_/") {
 		t.Errorf("inexact timestamp: %d %q", r.status, r.header.Get("Location"))
