@@ -58,6 +58,10 @@ const (
 	// FaultWrongLength announces a Content-Length Bytes larger than the
 	// body (default 100), sends the whole body and closes the connection.
 	FaultWrongLength FaultKind = "wrong-length"
+	// FaultHuge answers 200 application/pdf with a body of Bytes bytes
+	// (default 300 MiB): a PDF header then zeros, streamed, with an honest
+	// Content-Length.
+	FaultHuge FaultKind = "huge"
 	// FaultDrip sends the body in chunks of Bytes bytes (default 64) with
 	// Delay between them (default 50ms).
 	FaultDrip FaultKind = "drip"
@@ -80,7 +84,7 @@ type Fault struct {
 	// Times is how many matching requests fail; 0 means every one. After
 	// Times failures the fault lets requests through.
 	Times int
-	// Bytes parameterises stall, truncate, wrong-length and drip.
+	// Bytes parameterises stall, truncate, wrong-length, huge and drip.
 	Bytes int
 	// Delay is the drip interval.
 	Delay time.Duration

@@ -17,7 +17,7 @@
 //
 // (Server.ConnectTo and Server.WriteCA give the values.) URLs, Host headers
 // and TLS names stay the real ones. /robots.txt allows everything on every
-// host.
+// host but robots.example.org (hostile mode).
 //
 // # The world
 //
@@ -70,7 +70,7 @@
 //
 // # Hostile mode
 //
-// Config.Hostile adds ten routes to the cycle, each an OpenAlex-only work
+// Config.Hostile adds eleven routes to the cycle, each an OpenAlex-only work
 // (input W…) whose only lead, on maze.example.com, misbehaves:
 //
 //	hostile-redirect-chain    11 redirects before the PDF                      max-hops
@@ -84,6 +84,8 @@
 //	hostile-filename          Content-Disposition filename="../../x"           ok-pdf / openalex
 //	hostile-js-as-pdf         JavaScript as application/pdf                    wrong-type
 //	hostile-other-work        a valid PDF of another work                      wrong-work
+//	hostile-robots            landing page on a host whose robots.txt          skip-robots
+//	                          disallows it (robots.example.org)
 //
 // The skip-blocklist codes assume the private-address guard is on (only
 // connect-to targets trusted); the private ports are closed either way.

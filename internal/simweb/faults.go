@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -71,6 +72,8 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 			fmt.Fprintf(w, "%d %s (simweb fault)\n", status, http.StatusText(status))
 		case FaultReset:
 			dropConn(w, true)
+		case FaultHuge:
+			s.huge(w, r, int64(f.Bytes))
 		default:
 			rec := &recorder{header: http.Header{}}
 			next.ServeHTTP(rec, r.WithContext(r.Context()))
@@ -182,4 +185,33 @@ func dropConn(w http.ResponseWriter, rst bool) {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// huge streams a PDF header and then zeros up to n bytes (default
+// 300 MiB), stopping when the client leaves.
+func (s *Server) huge(w http.ResponseWriter, r *http.Request, n int64) {
+	if n <= 0 {
+		n = 300 << 20
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	chunk := make([]byte, 64<<10)
+	copy(chunk, "%PDF-1.4\n")
+	for n > 0 {
+		k := min(int64(len(chunk)), n)
+		if _, err := w.Write(chunk[:k]); err != nil {
+			return
+		}
+		clear(chunk[:16]) // the header only once
+		n -= k
+		select {
+		case <-s.closing:
+			return
+		default:
+		}
+	}
 }

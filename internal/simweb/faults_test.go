@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,9 +119,45 @@ func TestFaultsOnTheWire(t *testing.T) {
 	}
 	res.Body.Close()
 
+	s.SetFaults([]Fault{{Host: host, Kind: FaultHuge, Bytes: 3 << 20, Times: 1}})
+	status, b, err = do(t, c, t.Context(), pdfURL)
+	if err != nil || status != 200 || len(b) != 3<<20 || !strings.HasPrefix(string(b), "%PDF-1.4\n") || b[len(b)-1] != 0 {
+		t.Errorf("huge: %d, %d bytes, %v", status, len(b), err)
+	}
+
 	// After the faults the file is whole again, with Range support.
 	r := get(t, c, pdfURL, "Range", "bytes=10-19")
 	if r.status != http.StatusPartialContent || string(r.body) != string(full[10:20]) {
 		t.Errorf("range: %d %q", r.status, r.body)
+	}
+}
+
+func TestStartStopsWithContext(t *testing.T) {
+	t.Parallel()
+	s, err := New(Config{Works: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := s.Start(ctx, "127.0.0.1:0", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, "127.0.0.1:0", ""); err == nil {
+		t.Error("second Start succeeded")
+	}
+	if got := s.ConnectTo(); len(got) != 1 || !strings.HasPrefix(got[0], ":80:127.0.0.1:") {
+		t.Errorf("ConnectTo = %q", got)
+	}
+	cancel()
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("server still running after its context ended")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := s.Start(t.Context(), "127.0.0.1:0", ""); err == nil {
+		t.Error("Start after Close succeeded")
 	}
 }

@@ -14,8 +14,15 @@ import (
 // hostileHost serves every hostile route's files and pages.
 const hostileHost = "maze.example.com"
 
+// robotsHost disallows /h/ in its robots.txt.
+const robotsHost = "robots.example.org"
+
 func (wk Work) hostileURL(leaf string) string {
-	return fmt.Sprintf("https://%s/h/%d/%s", hostileHost, wk.n, leaf)
+	host := hostileHost
+	if wk.Route == RouteRobots {
+		host = robotsHost
+	}
+	return fmt.Sprintf("https://%s/h/%d/%s", host, wk.n, leaf)
 }
 
 // privateTargets are the addresses the private-redirect route sends
@@ -63,6 +70,10 @@ func (s *Server) hostile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wk := s.world.Works[n]
+	if !strings.HasPrefix(wk.hostileURL(""), "https://"+hostOf(r)+"/") {
+		publisherNotFound(w)
+		return
+	}
 	switch wk.Route {
 	case RouteRedirectChain:
 		// file.pdf → hop/1 → … → hop/10 → final.pdf: 11 redirects.
@@ -129,6 +140,9 @@ func (s *Server) hostile(w http.ResponseWriter, r *http.Request) {
 	case RouteOtherWork:
 		other := s.world.Works[(n+1)%len(s.world.Works)]
 		servePDF(w, r, "", other.PDF())
+	case RouteRobots:
+		// Only a client that ignores robots.txt gets here.
+		writeText(w, http.StatusOK, "text/html; charset=utf-8", articlePage(wk, false))
 	}
 }
 

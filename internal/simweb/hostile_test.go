@@ -131,6 +131,17 @@ func TestHostileRoutes(t *testing.T) {
 		t.Errorf("js: %q %.20s", r.header.Get("Content-Type"), r.body)
 	}
 
+	_, u = lead(RouteRobots)
+	if !strings.HasPrefix(u, "https://"+robotsHost+"/h/") {
+		t.Errorf("robots lead %q", u)
+	}
+	if r := get(t, c, "https://"+robotsHost+"/robots.txt"); !strings.Contains(string(r.body), "Disallow: /h/") {
+		t.Errorf("robots.txt: %s", r.body)
+	}
+	if r := get(t, c, "https://"+hostileHost+"/robots.txt"); !strings.Contains(string(r.body), "Allow: /") {
+		t.Errorf("maze robots.txt: %s", r.body)
+	}
+
 	wk, u = lead(RouteOtherWork)
 	r = get(t, c, u)
 	checkPDF(t, r)

@@ -142,7 +142,7 @@ func (wk Work) openAlexRecord() map[string]any {
 	case RouteClosed:
 		primary = location(locID, false, "", "", wk.journal(), "publishedVersion", "")
 		locations = append(locations, primary)
-	case RoutePrivateLink:
+	case RoutePrivateLink, RouteRobots:
 		primary = location(locID, true, wk.hostileURL("landing"), "", wk.journal(), "publishedVersion", "cc-by")
 		best = primary
 		locations = append(locations, primary)

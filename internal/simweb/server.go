@@ -93,12 +93,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start listens on httpAddr (plain HTTP) and httpsAddr (TLS with the
 // simulator's CA); either may be empty to skip it, and "127.0.0.1:0" picks
 // a free port. It returns once both listen; serving goes on until Close or
-// until ctx is done. HTTP/2 is off so that faults can hijack connections.
+// until ctx is done. It may be called once. HTTP/2 is off so that faults
+// can hijack connections.
 func (s *Server) Start(ctx context.Context, httpAddr, httpsAddr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("simweb: start: server closed")
+	}
+	if len(s.servers) > 0 {
+		return errors.New("simweb: start: already started")
 	}
 	var lc net.ListenConfig
 	var lns []net.Listener
@@ -223,6 +227,9 @@ func (s *Server) ResetRequests() {
 	defer s.mu.Unlock()
 	s.requests = nil
 }
+
+// Done is closed when the server closes (Close, or Start's ctx done).
+func (s *Server) Done() <-chan struct{} { return s.closing }
 
 // Close stops the listeners, drops open connections and releases stalled
 // responses. It is idempotent.

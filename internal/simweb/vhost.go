@@ -19,8 +19,11 @@ var lastModified = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	host := hostOf(r)
 	if r.URL.Path == "/robots.txt" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("User-agent: *\nAllow: /\n"))
+		rules := "User-agent: *\nAllow: /\n"
+		if host == robotsHost {
+			rules = "User-agent: *\nDisallow: /h/\n"
+		}
+		writeText(w, http.StatusOK, "text/plain; charset=utf-8", rules)
 		return
 	}
 	if !s.admit(w, r, host) {
@@ -65,7 +68,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.osf(w, r, host)
 	case "api.figshare.com", "ndownloader.figshare.com":
 		s.figshare(w, r)
-	case hostileHost:
+	case hostileHost, robotsHost:
 		s.hostile(w, r)
 	default:
 		if isPublisherHost(host) {

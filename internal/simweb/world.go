@@ -90,11 +90,14 @@ const (
 	RouteJSAsPDF Route = "hostile-js-as-pdf"
 	// RouteOtherWork: a valid PDF, but of a different work.
 	RouteOtherWork Route = "hostile-other-work"
+	// RouteRobots: the only lead is a landing page that robots.txt
+	// disallows.
+	RouteRobots Route = "hostile-robots"
 )
 
 var hostileRoutes = []Route{
 	RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RoutePrivateLink, RouteGzipBomb,
-	RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork,
+	RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork, RouteRobots,
 }
 
 // HostileRoutes returns the routes Config.Hostile adds.
@@ -309,7 +312,7 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 		wk.Want = map[Route]fulltext.Code{RouteClosed: fulltext.CodeNoOALocation, RouteWrongType: fulltext.CodeWrongType}[r]
 		wk.Input = []string{oa, "https://openalex.org/" + oa, "openalex:" + oa}[spelling%3]
 	case RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RoutePrivateLink, RouteGzipBomb,
-		RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork:
+		RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork, RouteRobots:
 		wk.IDs = fulltext.IDs{OpenAlex: oa}
 		wk.Input = oa
 		wk.Want = map[Route]fulltext.Code{
@@ -318,6 +321,7 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 			RouteGzipBomb: fulltext.CodeTooLarge, RouteLengthLie: fulltext.CodeTruncated,
 			RouteDrip: fulltext.CodeOKPDF, RouteBadFilename: fulltext.CodeOKPDF,
 			RouteJSAsPDF: fulltext.CodeWrongType, RouteOtherWork: fulltext.CodeWrongWork,
+			RouteRobots: fulltext.CodeSkipRobots,
 		}[r]
 		if wk.Want == fulltext.CodeOKPDF {
 			wk.WantSource = "openalex"
