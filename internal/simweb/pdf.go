@@ -105,7 +105,7 @@ func buildPDF(title, ident string, rng *rand.Rand, target int) []byte {
 	obj(fmt.Sprintf("<< /Title %s /Subject %s /Producer (oafetch simweb) >>", pdfString(title), pdfString(ident)))
 	for i, p := range pages {
 		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 6+2*i))
-		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", len(p), p))
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(p), p))
 	}
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)

@@ -242,8 +242,8 @@ func s2Paper(wk Work) map[string]any {
 	}
 }
 
-// core serves api.core.ac.uk/v3 (Bearer token required) and the
-// core.ac.uk/download/{id}.pdf files.
+// core serves api.core.ac.uk/v3 (admit has checked the Bearer token) and
+// the core.ac.uk/download/{id}.pdf files.
 func (s *Server) core(w http.ResponseWriter, r *http.Request, host string) {
 	p := r.URL.Path
 	if host == "core.ac.uk" {
@@ -257,9 +257,7 @@ func (s *Server) core(w http.ResponseWriter, r *http.Request, host string) {
 		publisherNotFound(w)
 		return
 	}
-	var wid int
-	switch {
-	case strings.HasPrefix(p, "/v3/search/works"):
+	if strings.HasPrefix(p, "/v3/search/works") {
 		var results []any
 		if wk, ok := s.workByQuery(r.URL.Query().Get("q"), RouteCORE); ok {
 			dl := fmt.Sprintf("https://core.ac.uk/download/%d.pdf", 999100000+wk.n)
@@ -271,15 +269,16 @@ func (s *Server) core(w http.ResponseWriter, r *http.Request, host string) {
 			})
 		}
 		writeJSON(w, http.StatusOK, "", map[string]any{"totalHits": len(results), "limit": 10, "offset": 0, "scrollId": nil, "results": append([]any{}, results...)})
-	case func() bool { _, err := fmt.Sscanf(p, "/v3/works/%d/download", &wid); return err == nil }():
+		return
+	}
+	var wid int
+	if _, err := fmt.Sscanf(p, "/v3/works/%d/download", &wid); err == nil && p == fmt.Sprintf("/v3/works/%d/download", wid) {
 		if n := wid - 159991000; n >= 0 && n < len(s.world.Works) && s.world.Works[n].Route == RouteCORE {
 			http.Redirect(w, r, fmt.Sprintf("https://core.ac.uk/download/%d.pdf", 999100000+n), http.StatusFound)
 			return
 		}
-		writeJSON(w, http.StatusNotFound, "", map[string]any{"message": "Not found"})
-	default:
-		writeJSON(w, http.StatusNotFound, "", map[string]any{"message": "Not found"})
 	}
+	writeJSON(w, http.StatusNotFound, "", map[string]any{"message": "Not found"})
 }
 
 // doaj serves /api/search/articles/{query}.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -177,6 +178,19 @@ func TestPDFStructure(t *testing.T) {
 		off, err := strconv.Atoi(tail)
 		if err != nil || off >= len(pdf) || !bytes.HasPrefix(pdf[off:], []byte("xref\n")) {
 			t.Errorf("work %d: startxref %d does not point at xref", wk.n, off)
+			continue
+		}
+		// Every in-use xref entry points at its object.
+		lines := strings.Split(string(pdf[off:]), "\n")
+		var count int
+		if _, err := fmt.Sscanf(lines[1], "0 %d", &count); err != nil {
+			t.Fatalf("work %d: xref header %q", wk.n, lines[1])
+		}
+		for obj := 1; obj < count; obj++ {
+			o, err := strconv.Atoi(strings.Fields(lines[2+obj])[0])
+			if err != nil || !bytes.HasPrefix(pdf[o:], fmt.Appendf(nil, "%d 0 obj\n", obj)) {
+				t.Errorf("work %d: xref entry %d → %d is not the object", wk.n, obj, o)
+			}
 		}
 	}
 }
