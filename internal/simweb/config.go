@@ -81,6 +81,11 @@ type Fault struct {
 	// RetryAfterDate writes Retry-After as an HTTP date (Clock + RetryAfter)
 	// instead of seconds.
 	RetryAfterDate bool
+	// Body and ContentType replace the short text body of FaultRateLimit
+	// and FaultServerError, e.g. with a service's own JSON error (see
+	// SampleBody).
+	Body        string
+	ContentType string
 	// Times is how many matching requests fail; 0 means every one. After
 	// Times failures the fault lets requests through.
 	Times int

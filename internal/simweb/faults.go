@@ -15,6 +15,17 @@ type faultState struct {
 	hits int
 }
 
+// SampleBody returns one of the reference payloads of apis.md by file name
+// (e.g. "openalex_429.json", the daily-allowance body; "s2_429.json";
+// "eutils_429.json"), for use as Fault.Body; "" when there is no such file.
+func SampleBody(name string) string {
+	b, err := samples.ReadFile("testdata/api-samples/" + name)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
 // SetFaults replaces the injected faults (first match wins) and resets
 // their counters.
 func (s *Server) SetFaults(faults []Fault) {
@@ -67,9 +78,18 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 					w.Header().Set("Retry-After", itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 				}
 			}
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(status)
-			fmt.Fprintf(w, "%d %s (simweb fault)\n", status, http.StatusText(status))
+			body := f.Body
+			if body == "" {
+				body = fmt.Sprintf("%d %s (simweb fault)\n", status, http.StatusText(status))
+			}
+			ct := f.ContentType
+			if ct == "" {
+				ct = "text/plain; charset=utf-8"
+				if strings.HasPrefix(strings.TrimSpace(body), "{") {
+					ct = "application/json"
+				}
+			}
+			writeText(w, status, ct, body)
 		case FaultReset:
 			dropConn(w, true)
 		case FaultHuge:

@@ -21,6 +21,7 @@ func TestFaultRateLimitAndServerError(t *testing.T) {
 		{Host: "api.openalex.org", Kind: FaultRateLimit, RetryAfter: 90 * time.Second, RetryAfterDate: true, Times: 1},
 		{Host: "api.openalex.org", Kind: FaultRateLimit, Times: 1},
 		{Host: "api.openalex.org", Kind: FaultServerError, Status: 502, Times: 1},
+		{Host: "api.openalex.org", Kind: FaultRateLimit, Body: SampleBody("openalex_429.json"), Times: 1},
 	}})
 	u := "https://api.openalex.org/works/W9990000001"
 	r := get(t, c, u)
@@ -37,6 +38,9 @@ func TestFaultRateLimitAndServerError(t *testing.T) {
 	}
 	if r = get(t, c, u); r.status != 502 {
 		t.Errorf("fourth: %d", r.status)
+	}
+	if r = get(t, c, u); r.status != 429 || r.header.Get("Content-Type") != "application/json" || !strings.Contains(string(r.body), "Daily usage allowance") {
+		t.Errorf("fifth: %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
 	}
 	if r = get(t, c, u); r.status != 200 {
 		t.Errorf("after the faults: %d", r.status)

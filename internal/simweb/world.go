@@ -144,6 +144,9 @@ type Work struct {
 	n int // index in the world
 }
 
+// Index is the work's position in World.Works.
+func (wk Work) Index() int { return wk.n }
+
 // World is the deterministic population of works for one (Works, Seed).
 // It is immutable after NewWorld and safe for concurrent use.
 type World struct {
