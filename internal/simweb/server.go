@@ -51,12 +51,18 @@ type Request struct {
 	Path string
 	// Header holds User-Agent, Range, Referer, Accept, If-None-Match,
 	// If-Range, Authorization and X-Api-Key when the client sent them.
-	Header    http.Header
-	At        time.Time
-	Status    int // 0 when the connection was dropped without a response
+	Header http.Header
+	At     time.Time
+	Status int // 0 when the connection was dropped without a response
+	// BytesSent counts the body bytes written through the handler (not
+	// those a fault writes on a hijacked connection).
 	BytesSent int64
 	TLS       bool
 }
+
+// maxLogged bounds the request log of a long-running simulator: past it
+// the older half is dropped.
+const maxLogged = 200_000
 
 var loggedHeaders = []string{"User-Agent", "Range", "Referer", "Accept", "If-None-Match", "If-Range", "Authorization", "X-Api-Key"}
 
@@ -214,7 +220,8 @@ func (s *Server) Client() *http.Client {
 	}
 }
 
-// Requests returns a copy of the request log, oldest first.
+// Requests returns a copy of the request log, oldest first (at most the
+// last 200,000 requests).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -266,8 +273,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		defer func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			if len(s.requests) >= maxLogged {
+				s.requests = append(s.requests[:0], s.requests[len(s.requests)-maxLogged/2:]...)
+			}
 			s.requests = append(s.requests, Request{
-				Host: hostOf(r), Method: r.Method, Path: r.URL.RequestURI(), Header: h, At: at,
+				Host: hostOf(r), Method: r.Method, Path: cmpOr(r.RequestURI, r.URL.RequestURI()), Header: h, At: at,
 				Status: rw.status, BytesSent: rw.n, TLS: r.TLS != nil,
 			})
 		}()
