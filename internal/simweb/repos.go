@@ -257,7 +257,15 @@ func (s *Server) core(w http.ResponseWriter, r *http.Request, host string) {
 		publisherNotFound(w)
 		return
 	}
-	if strings.HasPrefix(p, "/v3/search/works") {
+	if p == "/v3/search/works" {
+		target := "https://api.core.ac.uk/v3/search/works/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, target, http.StatusMovedPermanently)
+		return
+	}
+	if p == "/v3/search/works/" {
 		var results []any
 		if wk, ok := s.workByQuery(r.URL.Query().Get("q"), RouteCORE); ok {
 			dl := fmt.Sprintf("https://core.ac.uk/download/%d.pdf", 999100000+wk.n)

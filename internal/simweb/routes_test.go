@@ -1,7 +1,9 @@
 package simweb
 
 import (
+	"bytes"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -354,6 +356,37 @@ func TestOpenAlexListPaging(t *testing.T) {
 		mustJSON(t, r.body, &e)
 		if r.status != 400 || e.Error == "" || e.Message == "" {
 			t.Errorf("%s: %d %s", bad, r.status, r.body)
+		}
+	}
+}
+
+// TestManifestReplayed requests every manifest entry the replay serves and
+// checks the status and, where the manifest names one, the body.
+func TestManifestReplayed(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Config{})
+	for _, e := range s.replay.entries {
+		req, err := http.NewRequestWithContext(t.Context(), e.Method, e.URL, strings.NewReader(`{"ids": ["DOI:10.5555/jsim.2021.0042"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range e.RequestHeaders {
+			req.Header.Set(k, v)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", e.ID, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", e.ID, err)
+		}
+		if res.StatusCode != e.Status {
+			t.Errorf("%s: status %d, want %d", e.ID, res.StatusCode, e.Status)
+		}
+		if e.Body != nil && !bytes.Equal(body, sample(*e.Body)) {
+			t.Errorf("%s: body is not %s", e.ID, *e.Body)
 		}
 	}
 }

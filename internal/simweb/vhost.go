@@ -93,7 +93,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) bool
 			return false
 		}
 	case "api.core.ac.uk":
-		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		// The slash-less search path redirects before any auth check.
+		if r.URL.Path != "/v3/search/works" && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 			writeJSON(w, http.StatusUnauthorized, "", map[string]any{"message": "Unauthorized: an API key is required"})
 			return false
 		}
