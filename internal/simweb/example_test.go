@@ -13,11 +13,13 @@ import (
 func Example() {
 	s, err := simweb.New(simweb.Config{Works: 40, Seed: 1})
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	defer s.Close()
 	if err := s.Start(context.Background(), "127.0.0.1:0", "127.0.0.1:0"); err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	// oafetch pull --connect-to <ConnectTo()[0]> --connect-to <ConnectTo()[1]> --ca-file ca.pem <Input>…
 	c := s.Client()
@@ -31,7 +33,8 @@ func Example() {
 	}
 	res, err := c.Get("https://arxiv.org/pdf/" + wk.IDs.ArXiv)
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	defer res.Body.Close()
 	head := make([]byte, 5)
