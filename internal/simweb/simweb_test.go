@@ -263,3 +263,49 @@ func TestPlainHTTPAndRequestLog(t *testing.T) {
 		t.Errorf("%d requests after reset", n)
 	}
 }
+
+// TestGeneratedShapesMatchSamples checks that generated OpenAlex and
+// Unpaywall records carry the fields of the reference samples.
+func TestGeneratedShapesMatchSamples(t *testing.T) {
+	t.Parallel()
+	w := NewWorld(Config{Works: 40})
+	keys := func(v any) []string {
+		var out []string
+		if m, ok := v.(map[string]any); ok {
+			for k := range m {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	var up map[string]any
+	mustJSON(t, sample("unpaywall_closed.json"), &up)
+	gen := firstOf(t, w, RouteUnpaywall).unpaywallRecord()
+	for _, k := range keys(up) {
+		if _, ok := gen[k]; !ok {
+			t.Errorf("unpaywall record lacks %q", k)
+		}
+	}
+	var oa map[string]any
+	mustJSON(t, sample("openalex_work.json"), &oa)
+	rec := firstOf(t, w, RouteOpenAlex).openAlexRecord()
+	for _, k := range []string{"id", "doi", "title", "display_name", "publication_year", "publication_date", "type", "ids",
+		"primary_location", "best_oa_location", "locations", "locations_count", "open_access", "has_fulltext", "primary_topic"} {
+		if _, ok := oa[k]; !ok {
+			t.Fatalf("sample lacks %q", k)
+		}
+		if _, ok := rec[k]; !ok {
+			t.Errorf("openalex record lacks %q", k)
+		}
+	}
+	for _, k := range keys(oa["best_oa_location"]) {
+		if _, ok := rec["best_oa_location"].(map[string]any)[k]; !ok {
+			t.Errorf("location lacks %q", k)
+		}
+	}
+	for _, k := range keys(oa["open_access"]) {
+		if _, ok := rec["open_access"].(map[string]any)[k]; !ok {
+			t.Errorf("open_access lacks %q", k)
+		}
+	}
+}
