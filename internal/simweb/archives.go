@@ -102,6 +102,13 @@ func (s *Server) hal(w http.ResponseWriter, r *http.Request, host string) {
 
 // osf knows only the cast (manifest); everything else is the JSON:API 404.
 func (s *Server) osf(w http.ResponseWriter, r *http.Request, host string) {
+	if host == "api.osf.io" && strings.TrimSuffix(r.URL.Path, "/") == "/v2/preprints" {
+		// A filtered list (e.g. filter[doi]=…): no generated work has a preprint.
+		writeJSON(w, http.StatusOK, "application/vnd.api+json", map[string]any{
+			"data": []any{}, "links": map[string]any{"first": nil, "last": nil, "prev": nil, "next": nil,
+				"meta": map[string]any{"total": 0, "per_page": 10}}, "meta": map[string]any{"version": "2.0"}})
+		return
+	}
 	if host == "api.osf.io" {
 		writeJSON(w, http.StatusNotFound, "application/vnd.api+json", map[string]any{
 			"errors": []any{map[string]any{"detail": "Not found."}}, "meta": map[string]any{"version": "2.0"}})
