@@ -158,11 +158,7 @@ func (s *Server) arxivSite(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "text/html; charset=utf-8", page)
 		return
 	}
-	body := wk.PDF()
-	if wk.Route == RouteCast {
-		body = sample("sample_aam.pdf")
-	}
-	servePDF(w, r, "", body)
+	servePDF(w, r, "", wk.PDF())
 }
 
 func arxivNotFound(w http.ResponseWriter) {

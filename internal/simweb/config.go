@@ -14,6 +14,11 @@ type Config struct {
 	Works int
 	// Seed selects the generated world. Defaults to 1.
 	Seed int64
+	// Hostile adds the hostile routes (redirect chains and loops, private
+	// addresses, a gzip bomb, Content-Length lies, drips, path-traversal
+	// file names, JS as PDF, the PDF of another work) to the generated
+	// cycle. Off by default: the plain world is what demos fetch.
+	Hostile bool
 	// Faults are injected into matching requests, first match wins.
 	// Server.SetFaults replaces them at run time.
 	Faults []Fault
@@ -53,6 +58,10 @@ const (
 	// FaultWrongLength announces a Content-Length Bytes larger than the
 	// body (default 100), sends the whole body and closes the connection.
 	FaultWrongLength FaultKind = "wrong-length"
+	// FaultHuge answers 200 application/pdf with a body of Bytes bytes
+	// (default 300 MiB): a PDF header then zeros, streamed, with an honest
+	// Content-Length.
+	FaultHuge FaultKind = "huge"
 	// FaultDrip sends the body in chunks of Bytes bytes (default 64) with
 	// Delay between them (default 50ms).
 	FaultDrip FaultKind = "drip"
@@ -72,10 +81,15 @@ type Fault struct {
 	// RetryAfterDate writes Retry-After as an HTTP date (Clock + RetryAfter)
 	// instead of seconds.
 	RetryAfterDate bool
+	// Body and ContentType replace the short text body of FaultRateLimit
+	// and FaultServerError, e.g. with a service's own JSON error (see
+	// SampleBody).
+	Body        string
+	ContentType string
 	// Times is how many matching requests fail; 0 means every one. After
 	// Times failures the fault lets requests through.
 	Times int
-	// Bytes parameterises stall, truncate, wrong-length and drip.
+	// Bytes parameterises stall, truncate, wrong-length, huge and drip.
 	Bytes int
 	// Delay is the drip interval.
 	Delay time.Duration

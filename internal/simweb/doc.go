@@ -17,7 +17,7 @@
 //
 // (Server.ConnectTo and Server.WriteCA give the values.) URLs, Host headers
 // and TLS names stay the real ones. /robots.txt allows everything on every
-// host.
+// host but robots.example.org (hostile mode).
 //
 // # The world
 //
@@ -30,25 +30,65 @@
 // Work carries the Input to give oafetch (varied spellings) and the code
 // (Want) and winning source (WantSource) a correct oafetch ends with.
 //
-// What each upstream answers, per route ("—" is the service's own
-// not-found answer; "closed" an Unpaywall record with is_oa false):
+// What each upstream answers, per route. "—" is the service's own
+// not-found answer; Unpaywall says "closed" (is_oa false) for every DOI
+// work that is not on the unpaywall-pdf route; doi.org sends every DOI
+// work not listed otherwise to an abstract page without a full-text link;
+// every other service gives its documented empty answer.
 //
-//	route             ids             OpenAlex                              Unpaywall               doi.org → landing                  Want / source
-//	unpaywall-pdf     DOI             —                                     url_for_pdf (publisher) Highwire page with citation_pdf_url ok-pdf / unpaywall
-//	openalex-pdf      DOI PMID PMCID  best_oa_location.pdf_url (repository)  closed                  article page, no PDF link          ok-pdf / openalex
-//	arxiv             arXiv id        —                                     —                       —                                  ok-pdf / arxiv
-//	doi-landing       DOI             —                                     closed                  Highwire page with citation_pdf_url ok-pdf / doi
-//	closed            OpenAlex        closed, no landing page               —                       —                                  no-oa-location
-//	trap-html-as-pdf  OpenAlex        pdf_url serves HTML as application/pdf —                      —                                  wrong-type
-//	wall-challenge    DOI OpenAlex    closed, landing = doi.org URL         closed                  403 + cf-mitigated: challenge      blocked-challenge
-//	wall-login        DOI OpenAlex    closed, landing = doi.org URL         closed                  302 → login form                   blocked-login
-//	wall-paywall      DOI OpenAlex    closed, landing = doi.org URL         closed                  purchase page, no PDF link         blocked-paywall
-//	wall-cookie       DOI OpenAlex    closed, landing = doi.org URL         closed                  302 → consent wall                 blocked-cookie
+//	route             ids             where the full text is                                  Want / WantSource
+//	unpaywall-pdf     DOI             Unpaywall best_oa_location.url_for_pdf (publisher);      ok-pdf / unpaywall
+//	                                  the landing page links it too (a later tier)
+//	openalex-pdf      DOI PMID PMCID  OpenAlex best_oa_location.pdf_url (repository)          ok-pdf / openalex
+//	arxiv             arXiv id        arxiv.org/pdf/{id}[vN] (Atom at export.arxiv.org)       ok-pdf / arxiv
+//	doi-landing       DOI             doi.org → 302 → Highwire citation_pdf_url               ok-pdf / doi
+//	crossref-link     DOI             Crossref message.link[] application/pdf text-mining     ok-pdf / crossref
+//	europepmc-render  DOI PMID PMCID  Europe PMC search + ?pdf=render → ptpmcrender.fcgi      ok-pdf / europepmc
+//	pmc-oa            DOI PMID PMCID  oa.fcgi ftp:// pdf link, served under deprecated/       ok-pdf / pmc
+//	                                  (the PMC article PDF route is a proof-of-work page)
+//	wayback           DOI OpenAlex    OpenAlex closed (dead pdf_url, landing page); Wayback   ok-pdf / wayback
+//	                                  captures of the dead PDF, landing and doi.org URLs
+//	semanticscholar   DOI             S2 openAccessPdf.url (eprints.example.edu)              ok-pdf / semanticscholar
+//	core              DOI             CORE v3 search downloadUrl (Bearer required)            ok-pdf / core
+//	doaj              DOI             DOAJ bibjson.link type fulltext, content_type PDF       ok-pdf / doaj
+//	zenodo            DOI             Zenodo search → record file links.self → /content       ok-pdf / zenodo
+//	hal               DOI             HAL fileMain_s → /document → 302 → /file/…pdf           ok-pdf / hal
+//	closed            OpenAlex        nothing: OpenAlex closed, no landing page               no-oa-location
+//	trap-html-as-pdf  OpenAlex        OpenAlex pdf_url serves HTML as application/pdf         wrong-type
+//	wall-challenge    DOI OpenAlex    landing: 403 + cf-mitigated: challenge                  blocked-challenge
+//	wall-login        DOI OpenAlex    landing: 302 → login form                               blocked-login
+//	wall-paywall      DOI OpenAlex    landing: purchase page, no PDF link                     blocked-paywall
+//	wall-cookie       DOI OpenAlex    landing: 302 → consent wall                             blocked-cookie
 //
-// Crossref, Europe PMC, PMC/NCBI, Wayback, Semantic Scholar, CORE (which
-// requires a Bearer token), DOAJ, Zenodo, HAL, OSF and Figshare know only
-// the cast; for generated works they give their documented empty answers.
-// The cast works are reachable through several sources (Work.AltSources).
+// OpenAlex knows the cast, openalex-pdf, wayback, closed, trap and wall
+// works (the walls' landing_page_url is their doi.org URL); it answers 404
+// for the others so that it can never win for them. OSF and Figshare know
+// only the cast (Figshare's file is A's supplement, not the article). The
+// cast works are reachable through several sources (Work.AltSources).
+// TestOracle asks every service about every generated work and checks
+// that exactly the winning source offers a full text.
+//
+// # Hostile mode
+//
+// Config.Hostile adds eleven routes to the cycle, each an OpenAlex-only work
+// (input W…) whose only lead, on maze.example.com, misbehaves:
+//
+//	hostile-redirect-chain    11 redirects before the PDF                      max-hops
+//	hostile-redirect-loop     a → b → a                                        redirect-loop
+//	hostile-private-redirect  302 to 127.0.0.1:9, [::1]:9, 169.254.169.254,    skip-blocklist
+//	                          10.0.0.1 (the guard must refuse before sending)
+//	hostile-private-link      landing page whose citation_pdf_url is private   skip-blocklist
+//	hostile-gzip-bomb         Content-Encoding gzip inflating to 300 MiB       too-large
+//	hostile-length-lie        Content-Length 4 KiB longer than the body        truncated
+//	hostile-drip              the PDF in 4 KiB chunks every 5 ms               ok-pdf / openalex
+//	hostile-filename          Content-Disposition filename="../../x"           ok-pdf / openalex
+//	hostile-js-as-pdf         JavaScript as application/pdf                    wrong-type
+//	hostile-other-work        a valid PDF of another work                      wrong-work
+//	hostile-robots            landing page on a host whose robots.txt          skip-robots
+//	                          disallows it (robots.example.org)
+//
+// The skip-blocklist codes assume the private-address guard is on (only
+// connect-to targets trusted); the private ports are closed either way.
 //
 // Full texts are valid PDF 1.4 files of 20–120 KiB whose bytes depend only
 // on the work; the first page and the Info dictionary carry its title and

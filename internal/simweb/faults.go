@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -12,6 +13,17 @@ import (
 type faultState struct {
 	Fault
 	hits int
+}
+
+// SampleBody returns one of the reference payloads of apis.md by file name
+// (e.g. "openalex_429.json", the daily-allowance body; "s2_429.json";
+// "eutils_429.json"), for use as Fault.Body; "" when there is no such file.
+func SampleBody(name string) string {
+	b, err := samples.ReadFile("testdata/api-samples/" + name)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // SetFaults replaces the injected faults (first match wins) and resets
@@ -66,11 +78,22 @@ func (s *Server) injectFaults(next http.Handler) http.Handler {
 					w.Header().Set("Retry-After", itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 				}
 			}
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(status)
-			fmt.Fprintf(w, "%d %s (simweb fault)\n", status, http.StatusText(status))
+			body := f.Body
+			if body == "" {
+				body = fmt.Sprintf("%d %s (simweb fault)\n", status, http.StatusText(status))
+			}
+			ct := f.ContentType
+			if ct == "" {
+				ct = "text/plain; charset=utf-8"
+				if strings.HasPrefix(strings.TrimSpace(body), "{") {
+					ct = "application/json"
+				}
+			}
+			writeText(w, status, ct, body)
 		case FaultReset:
 			dropConn(w, true)
+		case FaultHuge:
+			s.huge(w, r, int64(f.Bytes))
 		default:
 			rec := &recorder{header: http.Header{}}
 			next.ServeHTTP(rec, r.WithContext(r.Context()))
@@ -160,28 +183,7 @@ func (s *Server) mangle(w http.ResponseWriter, r *http.Request, f Fault, rec *re
 		if delay <= 0 {
 			delay = 50 * time.Millisecond
 		}
-		w.Header().Set("Content-Length", itoa(len(body)))
-		w.WriteHeader(status)
-		t := time.NewTicker(delay)
-		defer t.Stop()
-		for len(body) > 0 {
-			n := min(chunk, len(body))
-			if _, err := w.Write(body[:n]); err != nil {
-				return
-			}
-			_ = rc.Flush()
-			body = body[n:]
-			if len(body) == 0 {
-				return
-			}
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				return
-			case <-s.closing:
-				return
-			}
-		}
+		s.drip(w, r, status, body, chunk, delay)
 	default:
 		w.WriteHeader(status)
 		_, _ = w.Write(body)
@@ -203,4 +205,33 @@ func dropConn(w http.ResponseWriter, rst bool) {
 		_ = tcp.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// huge streams a PDF header and then zeros up to n bytes (default
+// 300 MiB), stopping when the client leaves.
+func (s *Server) huge(w http.ResponseWriter, r *http.Request, n int64) {
+	if n <= 0 {
+		n = 300 << 20
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	chunk := make([]byte, 64<<10)
+	copy(chunk, "%PDF-1.4\n")
+	for n > 0 {
+		k := min(int64(len(chunk)), n)
+		if _, err := w.Write(chunk[:k]); err != nil {
+			return
+		}
+		clear(chunk[:16]) // the header only once
+		n -= k
+		select {
+		case <-s.closing:
+			return
+		default:
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ func TestFaultRateLimitAndServerError(t *testing.T) {
 		{Host: "api.openalex.org", Kind: FaultRateLimit, RetryAfter: 90 * time.Second, RetryAfterDate: true, Times: 1},
 		{Host: "api.openalex.org", Kind: FaultRateLimit, Times: 1},
 		{Host: "api.openalex.org", Kind: FaultServerError, Status: 502, Times: 1},
+		{Host: "api.openalex.org", Kind: FaultRateLimit, Body: SampleBody("openalex_429.json"), Times: 1},
 	}})
 	u := "https://api.openalex.org/works/W9990000001"
 	r := get(t, c, u)
@@ -36,6 +38,9 @@ func TestFaultRateLimitAndServerError(t *testing.T) {
 	}
 	if r = get(t, c, u); r.status != 502 {
 		t.Errorf("fourth: %d", r.status)
+	}
+	if r = get(t, c, u); r.status != 429 || r.header.Get("Content-Type") != "application/json" || !strings.Contains(string(r.body), "Daily usage allowance") {
+		t.Errorf("fifth: %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
 	}
 	if r = get(t, c, u); r.status != 200 {
 		t.Errorf("after the faults: %d", r.status)
@@ -118,9 +123,45 @@ func TestFaultsOnTheWire(t *testing.T) {
 	}
 	res.Body.Close()
 
+	s.SetFaults([]Fault{{Host: host, Kind: FaultHuge, Bytes: 3 << 20, Times: 1}})
+	status, b, err = do(t, c, t.Context(), pdfURL)
+	if err != nil || status != 200 || len(b) != 3<<20 || !strings.HasPrefix(string(b), "%PDF-1.4\n") || b[len(b)-1] != 0 {
+		t.Errorf("huge: %d, %d bytes, %v", status, len(b), err)
+	}
+
 	// After the faults the file is whole again, with Range support.
 	r := get(t, c, pdfURL, "Range", "bytes=10-19")
 	if r.status != http.StatusPartialContent || string(r.body) != string(full[10:20]) {
 		t.Errorf("range: %d %q", r.status, r.body)
+	}
+}
+
+func TestStartStopsWithContext(t *testing.T) {
+	t.Parallel()
+	s, err := New(Config{Works: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := s.Start(ctx, "127.0.0.1:0", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, "127.0.0.1:0", ""); err == nil {
+		t.Error("second Start succeeded")
+	}
+	if got := s.ConnectTo(); len(got) != 1 || !strings.HasPrefix(got[0], ":80:127.0.0.1:") {
+		t.Errorf("ConnectTo = %q", got)
+	}
+	cancel()
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("server still running after its context ended")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if err := s.Start(t.Context(), "127.0.0.1:0", ""); err == nil {
+		t.Error("Start after Close succeeded")
 	}
 }

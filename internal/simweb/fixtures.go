@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +156,12 @@ func (e *manifestEntry) serve(w http.ResponseWriter, r *http.Request) {
 		body = sample(*e.Body)
 	}
 	if e.Status == http.StatusOK && strings.HasSuffix(w.Header().Get("Content-Type"), "pdf") {
+		if body == nil {
+			// The manifest leaves the supplement's bytes open: a small
+			// valid PDF that is not the article.
+			body = buildPDF("Supplementary Material S1", "Supplement to https://doi.org/10.5555/jsim.2021.0042",
+				rand.New(rand.NewPCG(1, 1)), 4<<10)
+		}
 		serveBytes(w, r, w.Header().Get("Content-Type"), body)
 		return
 	}

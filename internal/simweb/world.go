@@ -41,13 +41,84 @@ const (
 	RoutePaywall Route = "wall-paywall"
 	// RouteCookie: the landing page redirects to a cookie consent wall.
 	RouteCookie Route = "wall-cookie"
+	// RouteCrossref: only Crossref's message.link[] (text-mining PDF).
+	RouteCrossref Route = "crossref-link"
+	// RouteEuropePMC: only Europe PMC (search fullTextUrlList, the
+	// ?pdf=render redirect chain, fullTextXML).
+	RouteEuropePMC Route = "europepmc-render"
+	// RoutePMC: only the PMC OA service (oa.fcgi pdf link, ftp → https,
+	// moved under deprecated/); the PMC article PDF route is a
+	// proof-of-work page.
+	RoutePMC Route = "pmc-oa"
+	// RouteWayback: the publisher copy is gone; a Wayback capture remains.
+	RouteWayback Route = "wayback"
+	// RouteS2: only Semantic Scholar's openAccessPdf.
+	RouteS2 Route = "semanticscholar"
+	// RouteCORE: only CORE's downloadUrl (API needs a Bearer token).
+	RouteCORE Route = "core"
+	// RouteDOAJ: only DOAJ's bibjson.link (type fulltext).
+	RouteDOAJ Route = "doaj"
+	// RouteZenodo: only a Zenodo record's file.
+	RouteZenodo Route = "zenodo"
+	// RouteHAL: only HAL's fileMain_s.
+	RouteHAL Route = "hal"
 )
+
+// The hostile routes, added to the world only when Config.Hostile is set.
+// Each is an OpenAlex-only work (input W…) whose only lead misbehaves.
+const (
+	// RouteRedirectChain: pdf_url starts a chain of 11 redirects.
+	RouteRedirectChain Route = "hostile-redirect-chain"
+	// RouteRedirectLoop: pdf_url redirects a → b → a.
+	RouteRedirectLoop Route = "hostile-redirect-loop"
+	// RoutePrivateRedirect: pdf_url redirects to 127.0.0.1:9, [::1]:9,
+	// 169.254.169.254 or 10.0.0.1 (refused by the private-address guard).
+	RoutePrivateRedirect Route = "hostile-private-redirect"
+	// RoutePrivateLink: the landing page's citation_pdf_url is a private
+	// address.
+	RoutePrivateLink Route = "hostile-private-link"
+	// RouteGzipBomb: a gzip body that inflates to 300 MiB.
+	RouteGzipBomb Route = "hostile-gzip-bomb"
+	// RouteLengthLie: Content-Length announces more than is sent.
+	RouteLengthLie Route = "hostile-length-lie"
+	// RouteDrip: the PDF arrives in small chunks; it does complete.
+	RouteDrip Route = "hostile-drip"
+	// RouteBadFilename: the PDF comes with Content-Disposition
+	// filename="../../x" (which oafetch never uses).
+	RouteBadFilename Route = "hostile-filename"
+	// RouteJSAsPDF: JavaScript served as application/pdf.
+	RouteJSAsPDF Route = "hostile-js-as-pdf"
+	// RouteOtherWork: a valid PDF, but of a different work.
+	RouteOtherWork Route = "hostile-other-work"
+	// RouteRobots: the only lead is a landing page that robots.txt
+	// disallows.
+	RouteRobots Route = "hostile-robots"
+)
+
+var hostileRoutes = []Route{
+	RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RoutePrivateLink, RouteGzipBomb,
+	RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork, RouteRobots,
+}
+
+// HostileRoutes returns the routes Config.Hostile adds.
+func HostileRoutes() []Route { return append([]Route(nil), hostileRoutes...) }
+
+func isHostile(r Route) bool {
+	for _, h := range hostileRoutes {
+		if h == r {
+			return true
+		}
+	}
+	return false
+}
 
 // generatedRoutes are the routes of works 3…N, in their base order; the
 // world shuffles this order per cycle with its seed.
 var generatedRoutes = []Route{
 	RouteUnpaywall, RouteOpenAlex, RouteArXiv, RouteLanding, RouteClosed,
 	RouteWrongType, RouteChallenge, RouteLogin, RoutePaywall, RouteCookie,
+	RouteCrossref, RouteEuropePMC, RoutePMC, RouteWayback, RouteS2, RouteCORE,
+	RouteDOAJ, RouteZenodo, RouteHAL,
 }
 
 // Routes returns every route of generated works.
@@ -72,6 +143,9 @@ type Work struct {
 
 	n int // index in the world
 }
+
+// Index is the work's position in World.Works.
+func (wk Work) Index() int { return wk.n }
 
 // World is the deterministic population of works for one (Works, Seed).
 // It is immutable after NewWorld and safe for concurrent use.
@@ -102,6 +176,10 @@ func NewWorld(cfg Config) *World {
 	}
 	cast := castWorks()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5eedf00d))
+	routes := generatedRoutes
+	if cfg.Hostile {
+		routes = append(append([]Route(nil), generatedRoutes...), hostileRoutes...)
+	}
 	var order []Route
 	for i := range cfg.Works {
 		var wk Work
@@ -109,7 +187,7 @@ func NewWorld(cfg Config) *World {
 			wk = cast[i]
 		} else {
 			if len(order) == 0 {
-				order = append([]Route(nil), generatedRoutes...)
+				order = append([]Route(nil), routes...)
 				rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 			}
 			wk = generate(i, order[0], rng)
@@ -204,9 +282,19 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 	doi := fmt.Sprintf("10.5555/sim.%d", i)
 	oa := fmt.Sprintf("W%d", 9991000000+i)
 	switch r {
-	case RouteUnpaywall, RouteLanding:
+	case RouteUnpaywall, RouteLanding, RouteCrossref, RouteS2, RouteCORE, RouteDOAJ, RouteZenodo, RouteHAL:
 		wk.IDs = fulltext.IDs{DOI: doi}
-		wk.WantSource = map[Route]string{RouteUnpaywall: "unpaywall", RouteLanding: "doi"}[r]
+		wk.WantSource = map[Route]string{RouteUnpaywall: "unpaywall", RouteLanding: "doi", RouteCrossref: "crossref",
+			RouteS2: "semanticscholar", RouteCORE: "core", RouteDOAJ: "doaj", RouteZenodo: "zenodo", RouteHAL: "hal"}[r]
+		wk.Input = doiSpelling(doi, spelling)
+	case RouteEuropePMC, RoutePMC:
+		wk.IDs = fulltext.IDs{DOI: doi, PMID: fmt.Sprint(39991000 + i), PMCID: fmt.Sprintf("PMC%d", 9991000+i)}
+		wk.WantSource = map[Route]string{RouteEuropePMC: "europepmc", RoutePMC: "pmc"}[r]
+		wk.Input = []string{wk.IDs.PMCID, "pmcid:" + wk.IDs.PMCID, "https://pmc.ncbi.nlm.nih.gov/articles/" + wk.IDs.PMCID + "/",
+			"pmid:" + wk.IDs.PMID, "doi:" + doi, strings.ToLower(wk.IDs.PMCID)}[spelling]
+	case RouteWayback:
+		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa}
+		wk.WantSource = "wayback"
 		wk.Input = doiSpelling(doi, spelling)
 	case RouteOpenAlex:
 		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa, PMID: fmt.Sprint(39991000 + i), PMCID: fmt.Sprintf("PMC%d", 9991000+i)}
@@ -226,6 +314,21 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 		wk.IDs = fulltext.IDs{OpenAlex: oa}
 		wk.Want = map[Route]fulltext.Code{RouteClosed: fulltext.CodeNoOALocation, RouteWrongType: fulltext.CodeWrongType}[r]
 		wk.Input = []string{oa, "https://openalex.org/" + oa, "openalex:" + oa}[spelling%3]
+	case RouteRedirectChain, RouteRedirectLoop, RoutePrivateRedirect, RoutePrivateLink, RouteGzipBomb,
+		RouteLengthLie, RouteDrip, RouteBadFilename, RouteJSAsPDF, RouteOtherWork, RouteRobots:
+		wk.IDs = fulltext.IDs{OpenAlex: oa}
+		wk.Input = oa
+		wk.Want = map[Route]fulltext.Code{
+			RouteRedirectChain: fulltext.CodeMaxHops, RouteRedirectLoop: fulltext.CodeRedirectLoop,
+			RoutePrivateRedirect: fulltext.CodeSkipBlocklist, RoutePrivateLink: fulltext.CodeSkipBlocklist,
+			RouteGzipBomb: fulltext.CodeTooLarge, RouteLengthLie: fulltext.CodeTruncated,
+			RouteDrip: fulltext.CodeOKPDF, RouteBadFilename: fulltext.CodeOKPDF,
+			RouteJSAsPDF: fulltext.CodeWrongType, RouteOtherWork: fulltext.CodeWrongWork,
+			RouteRobots: fulltext.CodeSkipRobots,
+		}[r]
+		if wk.Want == fulltext.CodeOKPDF {
+			wk.WantSource = "openalex"
+		}
 	case RouteChallenge, RouteLogin, RoutePaywall, RouteCookie:
 		wk.IDs = fulltext.IDs{DOI: doi, OpenAlex: oa}
 		wk.Want = map[Route]fulltext.Code{
@@ -263,6 +366,8 @@ func (wk Work) publisherHost() string {
 		return "store.example.com"
 	case RouteCookie:
 		return "consent.example.com"
+	case RouteDOAJ:
+		return "oajournal.example.org"
 	}
 	return []string{"journals.example.org", "pubs.example.com", "press.example.org"}[wk.n%3]
 }
@@ -278,6 +383,11 @@ func (wk Work) publisherPDFURL() string { return wk.landingURL() + "/pdf" }
 
 func (wk Work) repositoryPDFURL() string {
 	return fmt.Sprintf("https://repository.example.edu/bitstream/handle/sim/%d/article.pdf", wk.n)
+}
+
+// deadPDFURL is where a Wayback work's PDF used to be (now 404).
+func (wk Work) deadPDFURL() string {
+	return fmt.Sprintf("http://www.example-archive-press.org/papers/sim-%d.pdf", wk.n)
 }
 
 // arxivVersions is how many versions an arXiv work has.
