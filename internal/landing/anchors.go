@@ -64,8 +64,9 @@ var (
 	downloadWordRe = regexp.MustCompile(`download|télécharger|telecharger|herunterladen|descargar|baixar|scarica|pobierz|скачать|ダウンロード|下载|下載|indir|stáhnout|letöltés|ladda ner|last ned|downloaden`)
 	fullTextWordRe = regexp.MustCompile(`full[ -]?text|texte intégral|texte complet|volltext|texto completo|texto integral|testo completo|pełny tekst|полный текст|全文|tam metin|plný text|volledige tekst|view article|read article`)
 	// refuseTextRe matches anchor wording for what is not the article.
-	refuseTextRe = regexp.MustCompile(`suppl|supporting|figure|purchase|buy |buy$|^buy|\brent\b|preview|get access|epdf|e-reader|citation|cite this|\bris\b|bibtex|endnote|slides|poster|erratum|correction|licen[cs]e|permission|reprint|request|log ?in|sign ?in|register|another article|\bcover\b|table of contents|\btoc\b|issue pdf|full issue|abstract book|epub`)
-	otherFormatRe  = regexp.MustCompile(`(^|[^a-z])(html|xml|epub|mobi|audio|video|mp4|zip|docx?)([^a-z]|$)`)
+	refuseTextRe  = regexp.MustCompile(`suppl|supporting|figure|purchase|buy |buy$|^buy|\brent\b|preview|get access|epdf|e-reader|citation|cite this|\bris\b|bibtex|endnote|slides|poster|erratum|correction|licen[cs]e|permission|\breprint|request|log ?in|sign ?in|register|another article|\bcover\b|table of contents|\btoc\b|issue pdf|full issue|abstract book|epub|annex|anhang|appendi|zusatz|anexo|allegat`)
+	fileHrefRe    = regexp.MustCompile(`download|telecharg|descarg|/file|fulltext|deliver|bitstream|viewcontent|getfile`)
+	otherFormatRe = regexp.MustCompile(`(^|[^a-z])(html|xml|epub|mobi|audio|video|mp4|zip|docx?)([^a-z]|$)`)
 )
 
 // nonDocExt are extensions of files that are never the full text.
@@ -113,7 +114,7 @@ func anchorsAndPlatforms(c *collector, p *page) {
 			continue
 		case otherFmt:
 			continue
-		case textPDF, ext == "pdf", hrefPDF && (textDL || textFull):
+		case textPDF, ext == "pdf", hrefPDF && (textDL || textFull), textDL && textFull && fileHrefRe.MatchString(lower):
 		default:
 			continue
 		}

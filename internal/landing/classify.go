@@ -48,9 +48,9 @@ type signals struct {
 }
 
 var (
-	titleRe      = regexp.MustCompile(`(?s)<title[^>]*>(.*?)</title>`)
-	articleMeta  = []string{"citation_title", "citation_doi", "citation_pdf_url", "dc.title", "prism.doi", "eprints.title", "bepress_citation", `"scholarlyarticle"`}
-	oaMarkers    = []string{"citation_fulltext_world_readable", `"isaccessibleforfree": true`, `"isaccessibleforfree":true`, `"isaccessibleforfree": "true"`, `"isaccessibleforfree":"true"`, "creativecommons.org/licenses", ">open access<", "oa-badge", "open-access-badge"}
+	titleRe       = regexp.MustCompile(`(?s)<title[^>]*>(.*?)</title>`)
+	articleMeta   = []string{"citation_title", "citation_doi", "citation_pdf_url", "dc.title", "prism.doi", "eprints.title", "bepress_citation", `"scholarlyarticle"`}
+	oaMarkers     = []string{"citation_fulltext_world_readable", `"isaccessibleforfree": true`, `"isaccessibleforfree":true`, `"isaccessibleforfree": "true"`, `"isaccessibleforfree":"true"`, "creativecommons.org/licenses", ">open access<", "oa-badge", "open-access-badge"}
 	sectionHeadRe = regexp.MustCompile(`<h[2-4][^>]*>\s*(?:<[^>]+>\s*)*(?:[0-9ivx]+\.?\s*)?(introduction|background|methods|materials and methods|methodology|results|discussion|conclusions?|acknowledge?ments|references)\b`)
 )
 

@@ -133,7 +133,7 @@ var (
 	refuseURLRe = regexp.MustCompile(`suppl|supporting|/figures?[/._-]|[/_-]figures|/mmc\d|moesm\d|` +
 		`ecommerce|purchase|/buy[/?_-]|/rent[/?]|addtocart|/cart[/?]|pdfpreview|preview|` +
 		`/epdf/|/doi/reader/|/login|showlogin|/signin|sign-in|ssostart|shibboleth|/wayf|openathens|//idp\.|/saml|` +
-		`showcitformats|/action/showcit|/cover[._-]|/toc[._-]|/erratum`)
+		`showcitformats|/action/showcit|/cover[._-]|/toc[._-]|/erratum|annex|anhang|appendi|\.pdf\+html`)
 	doiInURLRe = regexp.MustCompile(`10\.\d{4,9}/`)
 )
 
