@@ -98,11 +98,14 @@ func TestCorpus(t *testing.T) {
 			checkInvariants(t, got)
 			checkExpect(t, tc, got)
 
-			out, err := json.MarshalIndent(golden{Code: got.Code(), Result: got}, "", "  ")
-			if err != nil {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(golden{Code: got.Code(), Result: got}); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, '\n')
+			out := buf.Bytes()
 			goldenPath := strings.TrimSuffix(path, ".html") + ".json"
 			if *update {
 				if err := os.WriteFile(goldenPath, out, 0o644); err != nil {
