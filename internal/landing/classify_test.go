@@ -68,10 +68,10 @@ func TestVerdictCode(t *testing.T) {
 		VerdictCookie:       fulltext.CodeBlockedCookie,
 		VerdictError:        fulltext.CodeNotFound,
 	}
-	if len(want) != len(Verdicts) {
-		t.Fatalf("table covers %d verdicts, Verdicts has %d", len(want), len(Verdicts))
+	if len(want) != len(Verdicts()) {
+		t.Fatalf("table covers %d verdicts, Verdicts has %d", len(want), len(Verdicts()))
 	}
-	for _, v := range Verdicts {
+	for _, v := range Verdicts() {
 		if got := v.Code(); got != want[v] || !got.Known() {
 			t.Errorf("%s.Code() = %q, want %q", v, got, want[v])
 		}
