@@ -60,13 +60,34 @@ var platformRules = []platformRule{
 }
 
 var (
-	pdfWordRe      = regexp.MustCompile(`(^|[^a-z])e?pdf([^a-z]|$)`)
-	downloadWordRe = regexp.MustCompile(`download|télécharger|telecharger|herunterladen|descargar|baixar|scarica|pobierz|скачать|ダウンロード|下载|下載|indir|stáhnout|letöltés|ladda ner|last ned|downloaden`)
-	fullTextWordRe = regexp.MustCompile(`full[ -]?text|texte intégral|texte complet|volltext|texto completo|texto integral|testo completo|pełny tekst|полный текст|全文|tam metin|plný text|volledige tekst|view article|read article`)
-	// refuseTextRe matches anchor wording for what is not the article.
-	refuseTextRe  = regexp.MustCompile(`suppl|supporting|figure|purchase|buy |buy$|^buy|\brent\b|preview|get access|epdf|e-reader|citation|cite this|\bris\b|bibtex|endnote|slides|poster|erratum|correction|licen[cs]e|permission|reprint|request|log ?in|sign ?in|register|another article|\bcover\b|table of contents|\btoc\b|issue pdf|full issue|abstract book|epub`)
+	pdfWordRe = regexp.MustCompile(`(^|[^a-z])e?pdf([^a-z]|$)`)
+	// downloadWords and fullTextWords say "download" and "full text" in
+	// several languages.
+	downloadWords = []string{"download", "télécharger", "telecharger", "herunterladen", "descargar", "baixar",
+		"scarica", "pobierz", "скачать", "ダウンロード", "下载", "下載", "indir", "stáhnout", "letöltés",
+		"ladda ner", "last ned", "downloaden"}
+	fullTextWords = []string{"full text", "fulltext", "full-text", "texte intégral", "texte complet", "volltext",
+		"texto completo", "texto integral", "testo completo", "pełny tekst", "полный текст", "全文", "tam metin",
+		"plný text", "volledige tekst", "view article", "read article"}
+	// refuseTextWords and refuseTextRe match anchor wording for what is not
+	// the article.
+	refuseTextWords = []string{"suppl", "supporting", "figure", "purchase", "preview", "get access", "epdf",
+		"e-reader", "citation", "cite this", "bibtex", "endnote", "slides", "poster", "erratum", "correction",
+		"license", "licence", "permission", "request", "register", "another article", "table of contents",
+		"issue pdf", "full issue", "abstract book", "epub", "annex", "anhang", "appendi", "zusatz", "anexo", "allegat"}
+	refuseTextRe  = regexp.MustCompile(`^buy|buy |buy$|\brent\b|\bris\b|log ?in|sign ?in|\breprint|\bcover\b|\btoc\b`)
+	fileHrefRe    = regexp.MustCompile(`download|telecharg|descarg|/file|fulltext|deliver|bitstream|viewcontent|getfile`)
 	otherFormatRe = regexp.MustCompile(`(^|[^a-z])(html|xml|epub|mobi|audio|video|mp4|zip|docx?)([^a-z]|$)`)
 )
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
 
 // nonDocExt are extensions of files that are never the full text.
 var nonDocExt = map[string]bool{
@@ -83,7 +104,7 @@ func anchorsAndPlatforms(c *collector, p *page) {
 		if u == nil {
 			continue
 		}
-		if a.text != "" && refuseTextRe.MatchString(a.text) {
+		if a.text != "" && (containsAny(a.text, refuseTextWords) || refuseTextRe.MatchString(a.text)) {
 			continue
 		}
 		lower := strings.ToLower(u.String())
@@ -105,15 +126,15 @@ func anchorsAndPlatforms(c *collector, p *page) {
 		ext := fileExt(u.Path)
 		hrefPDF := ext == "pdf" || strings.Contains(lower, "/pdf") || strings.Contains(lower, "pdf=") ||
 			strings.Contains(lower, "type=pdf") || strings.Contains(lower, "format=pdf")
-		textDL := downloadWordRe.MatchString(a.text)
-		textFull := fullTextWordRe.MatchString(a.text)
+		textDL := containsAny(a.text, downloadWords)
+		textFull := containsAny(a.text, fullTextWords)
 		switch {
 		case ext == "xml" && (textDL || textFull):
 			c.add(u.String(), fulltext.KindXML, techAnchor, scoreXML-0.1)
 			continue
 		case otherFmt:
 			continue
-		case textPDF, ext == "pdf", hrefPDF && (textDL || textFull):
+		case textPDF, ext == "pdf", hrefPDF && (textDL || textFull), textDL && textFull && fileHrefRe.MatchString(lower):
 		default:
 			continue
 		}

@@ -67,6 +67,10 @@ var (
 	scieloPathRe   = regexp.MustCompile(`^/j/[a-z]+/a/[a-zA-Z0-9]+/?$`)
 )
 
+// queryValueEscaper escapes only what breaks a query value, keeping the
+// slashes of DOIs as publishers write them.
+var queryValueEscaper = strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", " ", "%20", "+", "%2B")
+
 // patternRule turns a landing-page URL into a PDF URL on a known platform.
 type patternRule struct {
 	name  string
@@ -118,7 +122,7 @@ var patternRules = []patternRule{
 		if !hostIs(u, "journals.plos.org") || !strings.HasSuffix(u.Path, "/article") || id == "" {
 			return "", false
 		}
-		return withPath(u, u.Path+"/file", "id="+url.QueryEscape(id)+"&type=printable"), true
+		return withPath(u, u.Path+"/file", "id="+queryValueEscaper.Replace(id)+"&type=printable"), true
 	}},
 	{"ojs", 0.75, func(u *url.URL) (string, bool) {
 		m := ojsViewRe.FindStringSubmatchIndex(u.Path)

@@ -171,8 +171,13 @@ func objects(v any) []map[string]any {
 	return out
 }
 
+// str returns v as a string with HTML entities decoded (JSON-LD is often
+// written by HTML templates), or "".
 func str(v any) string {
 	s, _ := v.(string)
+	if strings.Contains(s, "&") {
+		s = html.UnescapeString(s)
+	}
 	return s
 }
 

@@ -44,15 +44,17 @@ const (
 	VerdictError Verdict = "error"
 )
 
-// Verdicts lists every verdict.
-var Verdicts = []Verdict{
-	VerdictArticle, VerdictFullTextHTML, VerdictChallenge, VerdictCaptcha,
-	VerdictLogin, VerdictPaywall, VerdictCookie, VerdictError,
+// Verdicts returns every verdict, in the order of this file.
+func Verdicts() []Verdict {
+	return []Verdict{
+		VerdictArticle, VerdictFullTextHTML, VerdictChallenge, VerdictCaptcha,
+		VerdictLogin, VerdictPaywall, VerdictCookie, VerdictError,
+	}
 }
 
 // Valid reports whether v is a known verdict.
 func (v Verdict) Valid() bool {
-	for _, w := range Verdicts {
+	for _, w := range Verdicts() {
 		if v == w {
 			return true
 		}

@@ -113,28 +113,36 @@ func (c *collector) add(raw string, kind fulltext.Kind, technique string, score 
 	if s == c.pageKey && technique != techResponse {
 		return false
 	}
-	if c.refused(u) {
-		return false
-	}
 	if i, ok := c.index[s]; ok {
+		if i < 0 {
+			return false
+		}
 		if score > c.links[i].Score {
 			c.links[i].Score, c.links[i].Technique, c.links[i].Kind = score, technique, kind
 		}
 		return true
+	}
+	if c.refused(u) {
+		c.index[s] = -1
+		return false
 	}
 	c.index[s] = len(c.links)
 	c.links = append(c.links, Link{URL: s, Kind: kind, Technique: technique, Score: score})
 	return true
 }
 
+// refuseURLSubstrings and refuseURLRe match URLs that are not the work's
+// full text: supplements, figures, shops, previews, readers and logins.
+var refuseURLSubstrings = []string{
+	"suppl", "supporting", "ecommerce", "purchase", "addtocart", "preview",
+	"/epdf/", "/doi/reader/", "/login", "showlogin", "/signin", "sign-in", "ssostart",
+	"shibboleth", "/wayf", "openathens", "//idp.", "/saml", "showcitformats", "/action/showcit",
+	"/erratum", "annex", "anhang", "appendi", ".pdf+html",
+}
+
 var (
-	// refuseURLRe matches URLs that are not the work's full text:
-	// supplements, figures, shops, previews, readers and logins.
-	refuseURLRe = regexp.MustCompile(`suppl|supporting|/figures?[/._-]|[/_-]figures|/mmc\d|moesm\d|` +
-		`ecommerce|purchase|/buy[/?_-]|/rent[/?]|addtocart|/cart[/?]|pdfpreview|preview|` +
-		`/epdf/|/doi/reader/|/login|showlogin|/signin|sign-in|ssostart|shibboleth|/wayf|openathens|//idp\.|/saml|` +
-		`showcitformats|/action/showcit|/cover[._-]|/toc[._-]|/erratum`)
-	doiInURLRe = regexp.MustCompile(`10\.\d{4,9}/`)
+	refuseURLRe = regexp.MustCompile(`/figures?[/._-]|[/_-]figures|/mmc\d|moesm\d|/buy[/?_-]|/rent[/?]|/cart[/?]|/cover[._-]|/toc[._-]`)
+	doiInURLRe  = regexp.MustCompile(`10\.\d{4,9}/`)
 )
 
 // refused applies the rules every link obeys, whatever found it.
@@ -148,6 +156,11 @@ func (c *collector) refused(u *url.URL) bool {
 	s := strings.ToLower(u.String())
 	if dec, err := url.QueryUnescape(s); err == nil {
 		s = dec
+	}
+	for _, sub := range refuseURLSubstrings {
+		if strings.Contains(s, sub) {
+			return true
+		}
 	}
 	if refuseURLRe.MatchString(s) {
 		return true

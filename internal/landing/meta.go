@@ -192,7 +192,7 @@ func parseLinkHeader(v string) []headerLink {
 		} else {
 			v = ""
 		}
-		for _, p := range strings.Split(params, ";") {
+		for _, p := range splitParams(params) {
 			key, val, ok := strings.Cut(p, "=")
 			if !ok {
 				continue
@@ -207,4 +207,22 @@ func parseLinkHeader(v string) []headerLink {
 		}
 		out = append(out, l)
 	}
+}
+
+// splitParams splits link parameters on semicolons outside quotes.
+func splitParams(s string) []string {
+	var out []string
+	start, inQuote := 0, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			inQuote = !inQuote
+		case ';':
+			if !inQuote {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
 }

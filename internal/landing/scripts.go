@@ -49,8 +49,9 @@ func scienceDirect(c *collector, doc *goquery.Document) {
 		var v struct {
 			Article struct {
 				PDFDownload struct {
-					LinkToPDF   string `json:"linkToPdf"`
-					URLMetadata struct {
+					IsPDFFullText *bool  `json:"isPdfFullText"`
+					LinkToPDF     string `json:"linkToPdf"`
+					URLMetadata   struct {
 						Path         string            `json:"path"`
 						PII          string            `json:"pii"`
 						PDFExtension string            `json:"pdfExtension"`
@@ -63,6 +64,10 @@ func scienceDirect(c *collector, doc *goquery.Document) {
 			return
 		}
 		d := v.Article.PDFDownload
+		if d.IsPDFFullText != nil && !*d.IsPDFFullText {
+			// The "PDF" of a closed article is a first-page preview.
+			return
+		}
 		if d.LinkToPDF != "" {
 			c.add(d.LinkToPDF, fulltext.KindPDF, techScienceDir, scoreScienceDirect)
 			return

@@ -79,8 +79,10 @@ func walk(root *html.Node) *page {
 				}
 				return
 			case atom.Input:
-				if name := attr(n, "name"); name != "" {
-					p.inputs[strings.ToLower(name)] = attr(n, "value")
+				for _, key := range []string{attr(n, "name"), attr(n, "id")} {
+					if key != "" {
+						p.inputs[strings.ToLower(key)] = attr(n, "value")
+					}
 				}
 			}
 		}
