@@ -130,6 +130,9 @@ func TestPullAgainstSimweb(t *testing.T) {
 			}
 			continue
 		}
+		if r.Source == nil || !wantsSource(w, *r.Source) {
+			t.Errorf("%s (%s): won by %s, want %s or %v", id.ID, w.Route, deref(r.Source), w.WantSource, w.AltSources)
+		}
 		if r.Path == nil || r.SHA256 == nil || r.Bytes == nil {
 			t.Errorf("%s: ok without path/sha256/bytes: %+v", id.ID, r)
 			continue

@@ -290,14 +290,15 @@ func (r *run) runSource(ctx context.Context, src source.Source, lookupFn func(co
 	if r.work.Year == 0 {
 		r.work.Year = res.Year
 	}
+	if len(r.work.Record) == 0 {
+		r.work.Record = res.Record
+	}
 	r.mu.Unlock()
 	switch {
 	case len(res.Candidates) > 0:
 		lookup.Detail = fmt.Sprintf("%d candidates", len(res.Candidates))
-	case res.Closed:
+	default: // closed, or the source knows no location
 		lookup.Code = fulltext.CodeNoOALocation
-	default:
-		lookup.Code = fulltext.CodeNoPDFLink
 	}
 	parent := r.record(lookup)
 	for _, cand := range res.Candidates {
@@ -387,7 +388,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		return r.win(att, cand, f)
 	}
 	// An HTML page: analyse it as a landing page.
-	r.noteFailed(cand)
+	r.noteFailed(fulltext.Candidate{URL: f.FinalURL, Kind: fulltext.KindHTML})
 	page := r.c.analyze(f.FinalURL, f.Status, f, r.workSnapshot())
 	att.Kind = fulltext.KindHTML
 	if page.Code == fulltext.CodeOKHTML && r.c.accepts(fulltext.KindHTML) && !r.c.prefersFile(page) {

@@ -164,7 +164,7 @@ func (rec *oaWork) check(w fulltext.Work) error {
 
 // result builds the Result of a decoded work; raw is its JSON.
 func (rec *oaWork) result(raw []byte) Result {
-	res := Result{Title: cmpOr(rec.Title, rec.DisplayName), Year: rec.PublicationYear}
+	res := Result{Title: cmpOr(rec.Title, rec.DisplayName), Year: rec.PublicationYear, Record: raw}
 	// The domain parser knows the identifier forms (URL ids, PMCIDs
 	// without their prefix, bare-number PMCIDs of older records).
 	if w, err := fulltext.ParseOpenAlexWork(raw); err == nil {

@@ -25,6 +25,7 @@ package source
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -59,6 +60,10 @@ type Result struct {
 	Year  int
 	// Closed is true when the upstream says the work has no OA copy.
 	Closed bool
+	// Record is the OpenAlex work object when the source fetched one; the
+	// cascade keeps it in Work.Record so that later sources (the Wayback
+	// Machine reads every location, dead links included) need not ask again.
+	Record json.RawMessage
 }
 
 // Deps are the collaborators every source shares.
