@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -97,6 +98,11 @@ func TestCorpus(t *testing.T) {
 			got := Extract(tc.URL, status, tc.header(), body, tc.Hint)
 			checkInvariants(t, got)
 			checkExpect(t, tc, got)
+			for _, l := range got.Links {
+				if !slices.Contains(Techniques(), l.Technique) {
+					t.Errorf("technique %q of %s is not in Techniques()", l.Technique, l.URL)
+				}
+			}
 
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)

@@ -66,6 +66,12 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 
 	sig := newSignals(body)
 	res.Verdict = classify(status, header, sig)
+	if status >= 300 && status < 400 {
+		// A redirect answer: its Location is where the page sends us.
+		if u := c.resolve(header.Get("Location")); u != nil && u.String() != c.pageKey {
+			res.Refresh = u.String()
+		}
+	}
 
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
 	if err != nil {
@@ -116,7 +122,9 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	}
 	anchorsAndPlatforms(c, p)
 	pageURLPDF(c, body)
-	res.Refresh = refresh(c, doc, p)
+	if res.Refresh == "" {
+		res.Refresh = refresh(c, doc, p)
+	}
 
 	factor := 1.0
 	if res.Verdict == VerdictPaywall {

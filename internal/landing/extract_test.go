@@ -232,3 +232,35 @@ func TestParseLinkHeader(t *testing.T) {
 		t.Errorf("second = %+v", got[1])
 	}
 }
+
+func TestExtractRedirectAnswer(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"Location": {"/consent?redirect=%2Fdoi%2F10.5555%2Fx"}}
+	r := Extract("https://pub.example/doi/10.5555/x", 302, h, nil, Hint{})
+	if r.Refresh != "https://pub.example/consent?redirect=%2Fdoi%2F10.5555%2Fx" {
+		t.Errorf("Refresh = %q, want the resolved Location", r.Refresh)
+	}
+}
+
+func TestTechniquesCoverFoundLinks(t *testing.T) {
+	t.Parallel()
+	known := map[string]bool{}
+	for _, tech := range Techniques() {
+		if known[tech] {
+			t.Errorf("technique %q listed twice", tech)
+		}
+		known[tech] = true
+	}
+	cases, pages := loadCorpus(t)
+	_ = pages
+	for name, tc := range cases {
+		if tc.Expect.Technique != "" && !known[tc.Expect.Technique] {
+			t.Errorf("%s: technique %q missing from Techniques()", name, tc.Expect.Technique)
+		}
+	}
+	for _, l := range BuildURLs("https://www.mdpi.com/2072-4292/15/4/1234", Hint{ArXiv: "1905.99123", PMCID: "PMC1", DOI: "10.1371/journal.pone.0000001"}) {
+		if !known[l.Technique] {
+			t.Errorf("BuildURLs technique %q missing from Techniques()", l.Technique)
+		}
+	}
+}
