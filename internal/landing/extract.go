@@ -118,7 +118,11 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	viewers(c, p)
 	scriptURLs(c, p)
 	for _, l := range BuildURLs(c.pageKey, Hint{}) {
-		c.add(l.URL, l.Kind, l.Technique, scorePattern)
+		score := scorePattern
+		if preferredPatterns[l.Technique] {
+			score = scorePreferredPattern
+		}
+		c.add(l.URL, l.Kind, l.Technique, score)
 	}
 	anchorsAndPlatforms(c, p)
 	pageURLPDF(c, body)
@@ -132,6 +136,16 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	}
 	res.Links = c.result(factor)
 	return res
+}
+
+// preferredPatterns are URL patterns that beat what the page itself says:
+// Wiley's citation_pdf_url (/doi/pdf/) answers an HTML ePDF reader while
+// /doi/pdfdirect/ answers the file; PMC's own PDF sits behind a
+// proof-of-work page for non-browsers while Europe PMC renders the same
+// article.
+var preferredPatterns = map[string]bool{
+	techPattern + ":wiley-pdfdirect": true,
+	techPattern + ":pmc-europepmc":   true,
 }
 
 // jsonLDIdentity reads identity from JSON-LD without adding links (links
