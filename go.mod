@@ -7,4 +7,7 @@ require (
 	golang.org/x/net v0.58.0
 )
 
-require github.com/andybalholm/cascadia v1.3.4 // indirect
+require (
+	github.com/andybalholm/cascadia v1.3.4 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)

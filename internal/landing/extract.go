@@ -64,6 +64,7 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 		return res
 	}
 
+	body = utf8Body(header, body)
 	sig := newSignals(body)
 	res.Verdict = classify(status, header, sig)
 	if status >= 300 && status < 400 {

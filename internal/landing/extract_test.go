@@ -264,3 +264,15 @@ func TestTechniquesCoverFoundLinks(t *testing.T) {
 		}
 	}
 }
+
+func TestExtractCharset(t *testing.T) {
+	t.Parallel()
+	// "Café" in ISO-8859-1, declared in the header and in a meta tag.
+	body := []byte("<html><head><meta charset=\"iso-8859-1\"><meta name=\"citation_title\" content=\"Caf\xe9\"></head></html>")
+	for _, h := range []http.Header{{"Content-Type": {"text/html; charset=ISO-8859-1"}}, nil} {
+		r := Extract("https://pub.example/a", 200, h, body, Hint{})
+		if r.Identity.Title != "Café" {
+			t.Errorf("header %v: title = %q, want Café", h, r.Identity.Title)
+		}
+	}
+}
