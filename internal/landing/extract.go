@@ -128,7 +128,7 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	anchorsAndPlatforms(c, p)
 	pageURLPDF(c, body)
 	if res.Refresh == "" {
-		res.Refresh = refresh(c, doc, p)
+		res.Refresh = refresh(c, doc, p, sig.article)
 	}
 
 	factor := 1.0

@@ -177,6 +177,9 @@ func TestExtractRefresh(t *testing.T) {
 		{"js assign", `<script>window.location.assign("https://other.example/c")</script>`, "https://other.example/c"},
 		{"interstitial redirectURL", `<input type="hidden" name="redirectURL" value="https%3A%2F%2Ft.example%2Fd">`, "https://t.example/d"},
 		{"javascript: target dropped", `<script>location.href = "javascript:void(0)";</script>`, ""},
+		{"slow meta refresh is a time-out", `<meta http-equiv="refresh" content="1800; url=/logout">`, ""},
+		{"meta refresh on an article", `<meta name="citation_title" content="A"><meta http-equiv="refresh" content="0;url=/full">`, "https://pub.example/full"},
+		{"button handler on an article", `<meta name="citation_title" content="A"><script>function go(){ location.href = "/login"; }</script>`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
