@@ -67,11 +67,9 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	body = utf8Body(header, body)
 	sig := newSignals(body)
 	res.Verdict = classify(status, header, sig)
-	if status >= 300 && status < 400 {
+	if loc, ok := Redirect(pageURL, status, header); ok && loc != c.pageKey {
 		// A redirect answer: its Location is where the page sends us.
-		if u := c.resolve(header.Get("Location")); u != nil && u.String() != c.pageKey {
-			res.Refresh = u.String()
-		}
+		res.Refresh = loc
 	}
 
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
