@@ -64,6 +64,9 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 		return res
 	}
 
+	if len(body) > maxPageBytes {
+		body = body[:maxPageBytes]
+	}
 	body = utf8Body(header, body)
 	sig := newSignals(body)
 	res.Verdict = classify(status, header, sig)
@@ -136,6 +139,10 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	res.Links = c.result(factor)
 	return res
 }
+
+// maxPageBytes bounds the part of a page that is analysed: landing pages
+// are far smaller, and the cost of a hostile page stays bounded.
+const maxPageBytes = 8 << 20
 
 // preferredPatterns are URL patterns that beat what the page itself says:
 // Wiley's citation_pdf_url (/doi/pdf/) answers an HTML ePDF reader while

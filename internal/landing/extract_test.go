@@ -279,3 +279,16 @@ func TestExtractCharset(t *testing.T) {
 		}
 	}
 }
+
+func TestResultCandidates(t *testing.T) {
+	t.Parallel()
+	r := Result{Verdict: VerdictArticle, Links: []Link{
+		{URL: "https://a.example/x.pdf", Kind: fulltext.KindPDF, Technique: techCitationPDF, Score: 0.94},
+		{URL: "https://a.example/full", Kind: fulltext.KindHTML, Technique: techCitationHTML, Score: 0.4},
+	}}
+	got := r.Candidates("landing", "https://a.example/page")
+	if len(got) != 2 || got[0].Referer != "https://a.example/page" || got[0].Source != "landing" ||
+		got[0].Technique != techCitationPDF || got[0].Landing || got[1].Landing || got[1].Kind != fulltext.KindHTML {
+		t.Fatalf("Candidates = %+v", got)
+	}
+}

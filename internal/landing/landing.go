@@ -139,6 +139,21 @@ type Result struct {
 	status int
 }
 
+// Candidates turns the links into download candidates of source, best
+// first, each carrying the page as Referer (publishers check it) and its
+// technique. An html link is the HTML full text (Kind html), not a page to
+// scrape: Landing stays false.
+func (r Result) Candidates(source, pageURL string) []fulltext.Candidate {
+	out := make([]fulltext.Candidate, 0, len(r.Links))
+	for _, l := range r.Links {
+		out = append(out, fulltext.Candidate{
+			URL: l.URL, Kind: l.Kind, Source: source, Technique: l.Technique,
+			Referer: pageURL, Score: l.Score,
+		})
+	}
+	return out
+}
+
 // Code is the outcome code for a search that ended on this page:
 // Verdict.Code, except that an error page answered with 401 or 403 is
 // blocked-forbidden, and a full-text page is ok-html.
