@@ -44,7 +44,7 @@ import (
 // a DOI other than the work's (hint.DOI, else the page's own DOI).
 //
 // The verdict is Classify's, except that a body that is a file is an
-// article. Walls yield no links except paywalls, whose links are kept at
+// article (an error when the status is 4xx/5xx). Walls yield no links except paywalls, whose links are kept at
 // half score (see the rules in landing.go). Extract never fails and never
 // panics on malformed input.
 func Extract(pageURL string, status int, header http.Header, body []byte, hint Hint) Result {
@@ -57,7 +57,10 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 
 	if k := fileKind(body); k != "" {
 		res.Verdict = VerdictArticle
-		if c.page != nil && status < 400 {
+		if status >= 400 {
+			// A file sent with an error status is not to be trusted.
+			res.Verdict = VerdictError
+		} else if c.page != nil {
 			c.add(c.pageKey, k, techResponse, scoreResponse)
 		}
 		res.Links = c.result(1)
