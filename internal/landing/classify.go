@@ -158,7 +158,7 @@ func isCaptcha(s *signals) bool {
 // notFoundTitleRe matches error-page titles; "error" counts only at the
 // start or end of a title ("Error", "Server Error"), not inside one
 // ("Measurement error in …").
-var notFoundTitleRe = regexp.MustCompile(`\b(404|410|not found|page not found|doi not found|no longer available|page unavailable|does not exist|doesn't exist)\b|^error\b|\berror$|error 40\d|error 50\d|nicht gefunden|introuvable|no encontrada|não encontrada`)
+var notFoundTitleRe = regexp.MustCompile(`\b(404|410|not found|page not found|doi not found|no longer available|page unavailable|does not exist|doesn't exist|access denied|forbidden)\b|^error\b|\berror$|error 40\d|error 50\d|nicht gefunden|introuvable|no encontrada|não encontrada`)
 
 func isError(status int, s *signals) bool {
 	if status >= 400 {

@@ -164,3 +164,25 @@ func checkExpect(t *testing.T, tc corpusCase, got Result) {
 		}
 	}
 }
+
+// TestCorpusBodyAlone checks what `oafetch extract` sees: each page read
+// without its status and headers still gets its expected verdict.
+func TestCorpusBodyAlone(t *testing.T) {
+	t.Parallel()
+	cases, pages := loadCorpus(t)
+	for _, path := range pages {
+		name := strings.TrimSuffix(filepath.Base(path), ".html")
+		tc, ok := cases[name]
+		if !ok {
+			continue // reported by TestCorpus
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Extract(tc.URL, 0, nil, body, tc.Hint)
+		if got.Verdict != tc.Expect.Verdict {
+			t.Errorf("%s without status and headers: verdict %q, want %q", name, got.Verdict, tc.Expect.Verdict)
+		}
+	}
+}
