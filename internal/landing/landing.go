@@ -129,9 +129,11 @@ type Result struct {
 	// Links are best first; never nil after Extract (an empty list marshals
 	// as []).
 	Links []Link `json:"links"`
-	// Refresh is where the page sends the browser (meta refresh, JavaScript
-	// location bounce, interstitial redirect form), absolute; empty when
-	// the page does not redirect or is a wall.
+	// Refresh is where the page sends the browser, absolute: the Location
+	// of a 3xx answer, else (except on challenge, captcha, login, cookie and
+	// error pages) a meta refresh of at most 10 s, or, on pages without
+	// article metadata, a JavaScript location bounce or an interstitial
+	// redirect form. Empty when the page does not redirect.
 	Refresh string `json:"refresh,omitempty"`
 	// Identity comes from Highwire, Dublin Core, PRISM and JSON-LD tags.
 	Identity Identity `json:"identity"`
