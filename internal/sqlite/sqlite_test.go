@@ -41,7 +41,7 @@ func TestJobStore(t *testing.T) {
 // every job to one claim.
 func TestManyHandles(t *testing.T) {
 	t.Parallel()
-	const n, handles = 200, 4
+	const n, handles = 120, 4
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	clock := fulltext.NewStubClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	stores := make([]*Store, handles)
@@ -187,7 +187,7 @@ func TestOneLiveFinalizeEnforcedBySchema(t *testing.T) {
 func TestClaimUsesIndexes(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, filepath.Join(t.TempDir(), "jobs.db"), nil)
-	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+claimSQL, "w", 1, 1, 5, 1)
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+fmt.Sprintf(claimSQL, 1), "w", 1, 1, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
