@@ -7,7 +7,7 @@
 
 CREATE TABLE jobs (
 	id          INTEGER PRIMARY KEY,
-	key         TEXT    NOT NULL UNIQUE,
+	key         BLOB    NOT NULL UNIQUE,     -- Work.Key(), the 32 bytes of its hex
 	work_id     TEXT    NOT NULL,
 	work        TEXT    NOT NULL,            -- fulltext.Work as JSON, without Record
 	record      BLOB,                        -- Work.Record verbatim, NULL when absent
