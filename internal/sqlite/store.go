@@ -100,6 +100,9 @@ func dsn(path string, busy time.Duration, writer bool) string {
 	// A 64 MiB page cache keeps the random-order key index of a million
 	// jobs in memory while planning.
 	q.Add("_pragma", "cache_size(-65536)")
+	// Statement journals of multi-row INSERTs stay in memory, not in temp
+	// files written page by page.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {
