@@ -55,7 +55,7 @@ func testStep(t *testing.T, h *harness) {
 func testStepBadTransition(t *testing.T, h *harness) {
 	j := h.planClaim("badstep", time.Minute)
 	bad := []fulltext.Step{
-		{Op: fulltext.OpStream, Status: fulltext.OpStarted, To: fulltext.StateResumeOK},  // LEASED → RESUME_OK
+		{Op: fulltext.OpStream, Status: fulltext.OpStarted, To: fulltext.StateResumeOK},    // LEASED → RESUME_OK
 		{Op: fulltext.OpFinalize, Status: fulltext.OpStarted, To: fulltext.StateFinalized}, // terminal: Finish only
 		{Op: fulltext.OpHead, Status: fulltext.OpStarted, To: fulltext.StateLeased},        // no self move
 		{Op: fulltext.OpFinalize, Status: fulltext.OpCompleted},                            // Finish only
