@@ -108,13 +108,14 @@ func (s *Store) Renew(ctx context.Context, l fulltext.Lease, ttl time.Duration) 
 	return until.UTC(), nil
 }
 
-// Release returns a leased job to PLANNED, due at once, and takes back the
-// attempt its claim counted (graceful stop). ErrLeaseLost when l is not the
+// Release returns a leased job to PLANNED, due at once and keeping its
+// place in the queue (not_before is unchanged), and takes back the attempt
+// its claim counted (graceful stop). ErrLeaseLost when l is not the
 // job's current lease.
 func (s *Store) Release(ctx context.Context, l fulltext.Lease) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		res, err := tx.StmtContext(ctx, s.st.release).ExecContext(ctx, now, now, l.JobID, l.Epoch)
+		res, err := tx.StmtContext(ctx, s.st.release).ExecContext(ctx, now, l.JobID, l.Epoch)
 		return fencedResult(res, err)
 	})
 	if err != nil {

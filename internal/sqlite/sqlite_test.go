@@ -44,9 +44,27 @@ func TestManyHandles(t *testing.T) {
 	const n, handles = 120, 4
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	clock := fulltext.NewStubClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	// The handles open (and migrate) the new file at once.
 	stores := make([]*Store, handles)
+	openErrs := make([]error, handles)
+	var opening sync.WaitGroup
 	for i := range stores {
-		stores[i] = openTest(t, path, clock)
+		opening.Go(func() {
+			stores[i], openErrs[i] = Open(t.Context(), path, Options{Clock: clock})
+		})
+	}
+	opening.Wait()
+	for _, s := range stores {
+		if s != nil {
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+		}
+	}
+	if err := errors.Join(openErrs...); err != nil {
+		t.Fatalf("concurrent Open: %v", err)
 	}
 	ws := make([]fulltext.Work, n)
 	for i := range ws {

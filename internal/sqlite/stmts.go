@@ -23,7 +23,7 @@ const (
 	renewSQL = `UPDATE jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND epoch = ? AND lease_until > 0`
 
 	releaseSQL = `UPDATE jobs SET state = 'PLANNED', lease_until = 0, attempts = max(attempts - 1, 0),
-		not_before = ?, updated_at = ? WHERE id = ? AND epoch = ? AND lease_until > 0`
+		updated_at = ? WHERE id = ? AND epoch = ? AND lease_until > 0`
 
 	epochSQL = `SELECT 1 FROM jobs WHERE id = ? AND epoch = ?`
 
