@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"sync"
@@ -77,6 +78,14 @@ type Cascade struct {
 	fetch   Fetcher
 	analyze PageAnalyzer
 	clock   fulltext.Clock
+
+	// challenged are the hosts that served a challenge wall (a bot check:
+	// blocked-challenge or blocked-captcha) to any work of this process,
+	// and when. Such a wall guards the whole host, so for the rest of the
+	// run every work tries other copies first and sends nothing more to
+	// it; its candidates are recorded with the wall's code, unfetched.
+	chMu       sync.Mutex
+	challenged map[string]time.Time
 }
 
 // New returns a Cascade over the named sources. Sources absent from the map
@@ -92,7 +101,55 @@ func New(cfg Config, sources map[string]source.Source, f Fetcher, analyze PageAn
 	if clock == nil {
 		clock = fulltext.SystemClock{}
 	}
-	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock}
+	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock, challenged: map[string]time.Time{}}
+}
+
+// Challenged returns the hosts that served a challenge wall during this
+// process's run and when they first did (oafetch hosts shows them).
+func (c *Cascade) Challenged() map[string]time.Time {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	return maps.Clone(c.challenged)
+}
+
+// challengedAt reports when host served a challenge wall, if it did.
+func (c *Cascade) challengedAt(host string) (time.Time, bool) {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	at, ok := c.challenged[host]
+	return at, ok
+}
+
+func (c *Cascade) markChallenged(host string, code fulltext.Code) {
+	if host == "" || (code != fulltext.CodeBlockedChallenge && code != fulltext.CodeBlockedCaptcha) {
+		return
+	}
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	if _, ok := c.challenged[host]; !ok {
+		c.challenged[host] = c.clock.Now()
+	}
+}
+
+// routeAround puts the candidates on challenged hosts last, keeping the
+// order of the others.
+func (c *Cascade) routeAround(cands []fulltext.Candidate) []fulltext.Candidate {
+	c.chMu.Lock()
+	n := len(c.challenged)
+	c.chMu.Unlock()
+	if n == 0 {
+		return cands
+	}
+	out := make([]fulltext.Candidate, 0, len(cands))
+	var walled []fulltext.Candidate
+	for _, cand := range cands {
+		if _, ok := c.challengedAt(hostOf(cand.URL)); ok {
+			walled = append(walled, cand)
+			continue
+		}
+		out = append(out, cand)
+	}
+	return append(out, walled...)
 }
 
 // Result is the end of one cascade run.
@@ -301,7 +358,7 @@ func (r *run) runSource(ctx context.Context, src source.Source, lookupFn func(co
 		lookup.Code = fulltext.CodeNoOALocation
 	}
 	parent := r.record(lookup)
-	for _, cand := range res.Candidates {
+	for _, cand := range r.c.routeAround(res.Candidates) {
 		if ctx.Err() != nil || r.done() {
 			return
 		}
@@ -327,6 +384,14 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		r.mu.Unlock()
 		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: fulltext.CodeSkipBreaker, Detail: "host served a wall earlier in this work", At: r.c.clock.Now()})
+		r.noteFailed(cand)
+		return false
+	}
+	if at, ok := r.c.challengedAt(hostOf(cand.URL)); ok {
+		r.mu.Unlock()
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: hostOf(cand.URL), Technique: cand.Technique, Parent: parent,
+			Code: fulltext.CodeBlockedChallenge, Detail: "not fetched: the host served a challenge wall at " + at.UTC().Format(time.RFC3339) + " in this run",
+			At: r.c.clock.Now()})
 		r.noteFailed(cand)
 		return false
 	}
@@ -399,6 +464,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	if page.Code != "" && page.Code != fulltext.CodeOKHTML && len(page.Links) == 0 && page.Refresh == "" {
 		att.Code = page.Code
 		if att.Code.Outcome() == fulltext.OutcomeBlocked {
+			r.c.markChallenged(hostOf(f.FinalURL), att.Code)
 			r.mu.Lock()
 			r.blockedHos[hostOf(f.FinalURL)] = true
 			r.mu.Unlock()
