@@ -160,12 +160,17 @@ func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Wor
 
 // newPool builds the worker pool over the runtime.
 func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.ArtifactStore, rt *runtime, log *slog.Logger, obs worker.Observer) *worker.Pool {
-	host, _ := os.Hostname()
 	return worker.New(worker.Config{
 		Workers:     workers,
-		Owner:       fmt.Sprintf("%s:%d", host, os.Getpid()),
+		Owner:       workerOwner(),
 		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
 	}, store, arts, rt.cascade, rt.download, obs)
+}
+
+// workerOwner names this process in leases and published host states.
+func workerOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }

@@ -84,19 +84,20 @@ func (p *Policy) NewSyncer(cfg SyncConfig) *Syncer {
 	return &Syncer{p: p, cfg: cfg, applied: map[string]time.Time{}, published: map[string]SharedState{}}
 }
 
-// Run calls SyncOnce at once and then every Interval until ctx is done.
-// It returns nil when ctx ends; a failed round goes to OnError.
-func (s *Syncer) Run(ctx context.Context) error {
+// Run calls SyncOnce every Interval until ctx is done; a failed round goes
+// to OnError. Call SyncOnce once before the first request so that a pause
+// set before the run holds from its start.
+func (s *Syncer) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
-		if err := s.SyncOnce(ctx); err != nil && ctx.Err() == nil && s.cfg.OnError != nil {
-			s.cfg.OnError(err)
-		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
+		}
+		if err := s.SyncOnce(ctx); err != nil && ctx.Err() == nil && s.cfg.OnError != nil {
+			s.cfg.OnError(err)
 		}
 	}
 }
