@@ -198,7 +198,7 @@ type run struct {
 // records ledger steps in them); they may be called from several goroutines
 // but never concurrently for the same download.
 func (c *Cascade) Run(ctx context.Context, l fulltext.Lease, w fulltext.Work, hooks download.Hooks) Result {
-	ctx, cancelAll := context.WithTimeout(ctx, c.cfg.TotalTimeout)
+	ctx, cancelAll := context.WithTimeoutCause(ctx, c.cfg.TotalTimeout, errTotalTimeout)
 	defer cancelAll()
 	r := &run{
 		c: c, lease: l, hooks: hooks, work: w, cancel: cancelAll,
@@ -223,7 +223,7 @@ func (r *run) result(ctx context.Context) Result {
 		return res
 	}
 	res.Code, res.Detail = r.best, r.bestDetail
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !res.Code.Retryable() {
+	if budgetSpent(ctx) && res.Code.Outcome() != fulltext.OutcomeError {
 		res.Code, res.Detail = fulltext.CodeBudgetExhausted, fmt.Sprintf("total timeout %s reached", r.c.cfg.TotalTimeout)
 	}
 	if res.Code == "" {
@@ -234,6 +234,25 @@ func (r *run) result(ctx context.Context) Result {
 		res.Detail = "dry run"
 	}
 	return res
+}
+
+// errTotalTimeout is the cause of a run's context when its total timeout
+// is spent (not when the caller cancels).
+var errTotalTimeout = errors.New("cascade: total timeout reached")
+
+func budgetSpent(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errTotalTimeout)
+}
+
+// failCode is the code of an attempt that failed with err. An attempt cut
+// short by the work's total timeout is budget-exhausted, whatever error the
+// cut produced (a timeout or a bare context error): the budget, not the
+// remote, ended it, and retrying the work would spend it again.
+func (r *run) failCode(ctx context.Context, err error) (fulltext.Code, string) {
+	if budgetSpent(ctx) {
+		return fulltext.CodeBudgetExhausted, fmt.Sprintf("total timeout %s reached: %v", r.c.cfg.TotalTimeout, err)
+	}
+	return fulltext.CodeOf(err), err.Error()
 }
 
 func okCode(k fulltext.Kind) fulltext.Code {
@@ -330,8 +349,7 @@ func (r *run) runSource(ctx context.Context, src source.Source, lookupFn func(co
 		if ctx.Err() != nil && r.done() {
 			return
 		}
-		lookup.Code = fulltext.CodeOf(err)
-		lookup.Detail = err.Error()
+		lookup.Code, lookup.Detail = r.failCode(ctx, err)
 		var fe *fulltext.Error
 		if errors.As(err, &fe) {
 			r.noteRetryAfter(fe.RetryAfter)
@@ -433,7 +451,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		if ctx.Err() != nil && r.done() {
 			return false // a sibling won; this one was cancelled
 		}
-		att.Code, att.Detail = fulltext.CodeOf(err), err.Error()
+		att.Code, att.Detail = r.failCode(ctx, err)
 		var fe *fulltext.Error
 		if errors.As(err, &fe) {
 			r.noteRetryAfter(fe.RetryAfter)
