@@ -53,6 +53,10 @@ type Request struct {
 	// If-Range, Authorization and X-Api-Key when the client sent them.
 	Header http.Header
 	At     time.Time
+	// Done is when the handler returned: the response was written, or,
+	// for a stalled or dripped response, the client closed the connection
+	// (or the server closed).
+	Done   time.Time
 	Status int // 0 when the connection was dropped without a response
 	// BytesSent counts the body bytes written through the handler (not
 	// those a fault writes on a hijacked connection).
@@ -277,7 +281,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				s.requests = append(s.requests[:0], s.requests[len(s.requests)-maxLogged/2:]...)
 			}
 			s.requests = append(s.requests, Request{
-				Host: hostOf(r), Method: r.Method, Path: cmpOr(r.RequestURI, r.URL.RequestURI()), Header: h, At: at,
+				Host: hostOf(r), Method: r.Method, Path: cmpOr(r.RequestURI, r.URL.RequestURI()), Header: h, At: at, Done: s.now(),
 				Status: rw.status, BytesSent: rw.n, TLS: r.TLS != nil,
 			})
 		}()
