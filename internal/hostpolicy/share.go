@@ -123,7 +123,10 @@ func (s *Syncer) applyPauses(ctx context.Context) error {
 		if !ok || !now.Before(until) {
 			continue
 		}
-		want[HostKey(strings.TrimPrefix(k, PauseKeyPrefix))] = until
+		host := HostKey(strings.TrimPrefix(k, PauseKeyPrefix))
+		if until.After(want[host]) { // two spellings of one host: the later pause
+			want[host] = until
+		}
 	}
 	for host, until := range want {
 		if s.applied[host] != until {
