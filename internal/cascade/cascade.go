@@ -398,16 +398,17 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	}
 	r.seen[key] = true
 	r.candidates = append(r.candidates, cand)
-	if host := hostOf(cand.URL); r.blockedHos[host] && !cand.Landing {
+	host := hostOf(cand.URL)
+	if r.blockedHos[host] && !cand.Landing {
 		r.mu.Unlock()
 		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: fulltext.CodeSkipBreaker, Detail: "host served a wall earlier in this work", At: r.c.clock.Now()})
 		r.noteFailed(cand)
 		return false
 	}
-	if at, ok := r.c.challengedAt(hostOf(cand.URL)); ok {
+	if at, ok := r.c.challengedAt(host); ok {
 		r.mu.Unlock()
-		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: hostOf(cand.URL), Technique: cand.Technique, Parent: parent,
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: fulltext.CodeBlockedChallenge, Detail: "not fetched: the host served a challenge wall at " + at.UTC().Format(time.RFC3339) + " in this run",
 			At: r.c.clock.Now()})
 		r.noteFailed(cand)
@@ -441,7 +442,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	f, err := r.c.fetch.Fetch(hostpolicy.WithRobots(ctx), r.lease, cand, r.hooks)
 	<-r.sem
 	att := fulltext.Attempt{
-		Source: cand.Source, URL: cand.URL, Host: hostOf(cand.URL), Technique: cand.Technique, Kind: cand.Kind,
+		Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Kind: cand.Kind,
 		Parent: parent, At: start, Duration: r.c.clock.Now().Sub(start),
 	}
 	if f != nil {
@@ -482,9 +483,10 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	if page.Code != "" && page.Code != fulltext.CodeOKHTML && len(page.Links) == 0 && page.Refresh == "" {
 		att.Code = page.Code
 		if att.Code.Outcome() == fulltext.OutcomeBlocked {
-			r.c.markChallenged(hostOf(f.FinalURL), att.Code)
+			finalHost := hostOf(f.FinalURL)
+			r.c.markChallenged(finalHost, att.Code)
 			r.mu.Lock()
-			r.blockedHos[hostOf(f.FinalURL)] = true
+			r.blockedHos[finalHost] = true
 			r.mu.Unlock()
 		}
 		r.record(att)
