@@ -99,19 +99,23 @@ func (a *app) hostsPauseCommand() *cobra.Command {
 		dur time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "pause HOST [--for DURATION]",
-		Short: "Pause a host for every worker sharing the job store",
-		Long: "pause stops every worker of the job store from sending requests to HOST until the pause\n" +
-			"ends: they see the pause within a few seconds, and jobs that need the host are re-planned\n" +
-			"for after it (rate-limited, not_before set).",
-		Args: cobra.ExactArgs(1),
+		Use:   "pause HOST... [--for DURATION]",
+		Short: "Pause hosts for every worker sharing the job store",
+		Long: "pause stops every worker of the job store from sending requests to each HOST until the\n" +
+			"pause ends: they see the pause within a few seconds, and jobs that need the host are\n" +
+			"re-planned for after it (rate-limited, not_before set).",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dur <= 0 {
 				return usagef("--for %s: want a positive duration", dur)
 			}
-			host, err := hostArg(args[0])
-			if err != nil {
-				return err
+			hosts := make([]string, 0, len(args))
+			for _, arg := range args {
+				host, err := hostArg(arg)
+				if err != nil {
+					return err
+				}
+				hosts = append(hosts, host)
 			}
 			cfg, err := a.loadConfig(&sf)
 			if err != nil {
@@ -121,11 +125,17 @@ func (a *app) hostsPauseCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			until := time.Now().Add(dur).UTC().Truncate(time.Second)
-			if err := store.SetMeta(cmd.Context(), hostpolicy.PauseKeyPrefix+host, until.Format(time.RFC3339)); err != nil {
-				return asStoreErr(fmt.Errorf("hosts pause: %w", err))
+			// Rounded up to the second: at least the pause asked for.
+			until := time.Now().Add(dur).UTC()
+			if t := until.Truncate(time.Second); !t.Equal(until) {
+				until = t.Add(time.Second)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s paused until %s\n", host, until.Format(time.RFC3339))
+			for _, host := range hosts {
+				if err := store.SetMeta(cmd.Context(), hostpolicy.PauseKeyPrefix+host, until.Format(time.RFC3339)); err != nil {
+					return asStoreErr(fmt.Errorf("hosts pause: %w", err))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s paused until %s\n", host, until.Format(time.RFC3339))
+			}
 			return nil
 		},
 	}
