@@ -108,7 +108,31 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	if err := s.applyPauses(ctx); err != nil {
 		return err
 	}
+	if err := s.sharePauses(ctx); err != nil {
+		return err
+	}
 	return s.publish(ctx)
+}
+
+// sharePauses writes the pauses this process's policy set by itself (a
+// Retry-After beyond the cap) as pause keys, so that every worker of the
+// fleet holds off the host, not only the one that was told; `oafetch hosts
+// resume` lifts them like an operator's.
+func (s *Syncer) sharePauses(ctx context.Context) error {
+	for _, h := range s.p.Hosts() {
+		if h.PausedUntil.IsZero() || !h.PausedUntil.After(s.applied[h.Host]) {
+			continue
+		}
+		until := h.PausedUntil.UTC()
+		if t := until.Truncate(time.Second); !t.Equal(until) {
+			until = t.Add(time.Second) // RFC 3339 to the second, rounded up
+		}
+		if err := s.cfg.Store.SetMeta(ctx, PauseKeyPrefix+h.Host, until.Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("hostpolicy: share pause of %s: %w", h.Host, err)
+		}
+		s.applied[h.Host] = until
+	}
+	return nil
 }
 
 func (s *Syncer) applyPauses(ctx context.Context) error {
@@ -129,7 +153,7 @@ func (s *Syncer) applyPauses(ctx context.Context) error {
 		}
 	}
 	for host, until := range want {
-		if s.applied[host] != until {
+		if !s.applied[host].Equal(until) {
 			s.p.Pause(host, until)
 		}
 	}

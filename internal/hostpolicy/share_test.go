@@ -86,10 +86,6 @@ func TestSyncerAppliesAndLiftsOperatorPauses(t *testing.T) {
 	b.setMeta(t, hostpolicy.PauseKeyPrefix+"Pub.Example.ORG.", until.Format(time.RFC3339))
 	b.setMeta(t, hostpolicy.PauseKeyPrefix+"old.example.org", b.clock.Now().Add(-time.Minute).Format(time.RFC3339))
 	b.setMeta(t, hostpolicy.PauseKeyPrefix+"junk.example.org", "tomorrow")
-	// A pause the policy set itself (a Retry-After beyond the cap) is not
-	// the operator's: the syncer must not lift it.
-	raUntil := b.clock.Now().Add(10 * time.Minute)
-	b.policy.Pause("busy.example.org", raUntil)
 
 	b.syncOnce(t)
 	if got := b.pausedUntil("pub.example.org"); !got.Equal(until) {
@@ -109,9 +105,6 @@ func TestSyncerAppliesAndLiftsOperatorPauses(t *testing.T) {
 	b.syncOnce(t)
 	if got := b.pausedUntil("pub.example.org"); !got.IsZero() {
 		t.Errorf("pub.example.org still paused until %v after resume", got)
-	}
-	if got := b.pausedUntil("busy.example.org"); !got.Equal(raUntil) {
-		t.Errorf("busy.example.org paused until %v, want its own %v kept", got, raUntil)
 	}
 	if st := b.published(t)["pub.example.org"]; !st.PausedUntil.IsZero() {
 		t.Errorf("published state still paused after resume: %+v", st)
@@ -140,5 +133,42 @@ func TestSyncerPublishesChangesOnly(t *testing.T) {
 	b.syncOnce(t)
 	if changed := b.published(t)["shield.example.com"]; !changed.At.Equal(b.clock.Now()) || changed.PausedUntil.IsZero() {
 		t.Errorf("a changed state was not published: %+v", changed)
+	}
+}
+
+// A pause the policy set by itself (a Retry-After beyond the cap) is
+// shared as a pause key, so the fleet holds off too, and is lifted by
+// `oafetch hosts resume` like an operator's.
+func TestSyncerSharesRetryAfterPauses(t *testing.T) {
+	t.Parallel()
+	b := setupSync(t)
+	raUntil := b.clock.Now().Add(10*time.Minute + 300*time.Millisecond)
+	b.policy.Pause("busy.example.org", raUntil) // what a Retry-After: 600 beyond the cap does
+	b.syncOnce(t)
+	v, ok, err := b.store.GetMeta(t.Context(), hostpolicy.PauseKeyPrefix+"busy.example.org")
+	if err != nil || !ok {
+		t.Fatalf("pause key not written: %v %v", ok, err)
+	}
+	if until, ok := hostpolicy.ParsePause(v); !ok || until.Before(raUntil) || until.Sub(raUntil) > time.Second {
+		t.Errorf("shared pause %q, want %s rounded up to the second", v, raUntil)
+	}
+	b.syncOnce(t)
+	if got := b.pausedUntil("busy.example.org"); !got.Equal(raUntil) {
+		t.Errorf("busy.example.org paused until %v after another round, want %v kept", got, raUntil)
+	}
+
+	// Another process sharing the store picks it up.
+	other := hostpolicy.NewPolicy(hostpolicy.PolicyConfig{Clock: b.clock})
+	if err := other.NewSyncer(hostpolicy.SyncConfig{Store: b.store}).SyncOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if hs := other.Hosts(); len(hs) != 1 || hs[0].Host != "busy.example.org" || hs[0].PausedUntil.Before(raUntil) {
+		t.Errorf("the other process's hosts = %+v, want busy.example.org paused", hs)
+	}
+
+	b.setMeta(t, hostpolicy.PauseKeyPrefix+"busy.example.org", "")
+	b.syncOnce(t)
+	if got := b.pausedUntil("busy.example.org"); !got.IsZero() {
+		t.Errorf("busy.example.org still paused until %v after resume", got)
 	}
 }
