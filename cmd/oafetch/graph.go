@@ -93,6 +93,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		MaxConcurrent: cfg.Fallback.MaxConcurrent,
 		Formats:       formats,
 		DryRun:        dryRun,
+		OnChallenge: func(host string, code fulltext.Code) {
+			policy.Avoid(host, code, "served a challenge wall earlier in this run")
+		},
 	}, sources, dl, analyzePage, nil)
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }

@@ -282,3 +282,39 @@ func TestHostsCommand(t *testing.T) {
 		}
 	}
 }
+
+// A challenge wall routes the rest of the run around its host: of all the
+// works whose copy sits behind the wall (reached through doi.org
+// redirects), only the first knocks; the others end blocked-challenge
+// without a request to the host.
+func TestChallengeWallRoutesTheRunAroundTheHost(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, 80)
+	ids, works := writeInputs(t, sim, simweb.RouteChallenge)
+	if len(works) < 2 {
+		t.Fatalf("the world has %d challenge works, want ≥ 2", len(works))
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	// One worker: works run one after another, so the first wall is known
+	// before the next work starts.
+	args := append([]string{"pull", "--input", ids, "--out", out, "-q", "--workers", "1"}, sim.flags...)
+	if code, stdout, stderr := oafetch(t, "", args...); code != exitOK {
+		t.Fatalf("pull exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	walled := map[string]int{}
+	for _, r := range sim.srv.Requests() {
+		if r.Path != "/robots.txt" {
+			walled[r.Host]++
+		}
+	}
+	if n := walled["shield.example.com"]; n != 1 {
+		t.Errorf("%d requests to the walled host for %d works, want 1", n, len(works))
+	}
+	recs := mustExport(t, out)
+	for _, w := range works {
+		id := workID(t, w)
+		if r := recs[id]; r.Code == nil || fulltext.Code(*r.Code) != fulltext.CodeBlockedChallenge {
+			t.Errorf("%s: code %s, want blocked-challenge", id, deref(recs[id].Code))
+		}
+	}
+}

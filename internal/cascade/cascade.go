@@ -50,6 +50,11 @@ type Config struct {
 	MaxLandingDepth int
 	// DryRun asks the sources and returns their candidates without fetching.
 	DryRun bool
+	// OnChallenge, if set, is called once per host the first time it
+	// serves a challenge wall (code blocked-challenge or blocked-captcha),
+	// so that the HTTP stack can refuse every later request to it,
+	// redirect hops included (hostpolicy.Policy.Avoid).
+	OnChallenge func(host string, code fulltext.Code)
 }
 
 // Fetcher fetches one candidate; *download.Downloader implements it.
@@ -125,9 +130,13 @@ func (c *Cascade) markChallenged(host string, code fulltext.Code) {
 		return
 	}
 	c.chMu.Lock()
-	defer c.chMu.Unlock()
-	if _, ok := c.challenged[host]; !ok {
+	_, seen := c.challenged[host]
+	if !seen {
 		c.challenged[host] = c.clock.Now()
+	}
+	c.chMu.Unlock()
+	if !seen && c.cfg.OnChallenge != nil {
+		c.cfg.OnChallenge(host, code)
 	}
 }
 

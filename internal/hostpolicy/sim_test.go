@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/hostpolicy"
 	"github.com/oafetch/oafetch/internal/simweb"
 )
@@ -247,5 +248,34 @@ func TestPauseHoldsAtTheServer(t *testing.T) {
 	}
 	if got := len(requestTimes(srv, host)); got != 1 {
 		t.Errorf("server saw %d requests after Resume, want 1", got)
+	}
+}
+
+// Avoid: a host that served a challenge wall gets no more publisher
+// requests (WithRobots contexts) — they fail fast with the wall's code —
+// while API calls to it still go.
+func TestAvoidHoldsAtTheServer(t *testing.T) {
+	t.Parallel()
+	const host = "shield.example.com"
+	srv, p, clients := startSimweb(t, hostpolicy.PolicyConfig{Hosts: map[string]hostpolicy.HostConfig{host: {Rate: rate.Inf, Concurrency: 4}}})
+	p.Avoid(host, fulltext.CodeBlockedChallenge, "challenge wall seen")
+	p.Avoid(host, fulltext.CodeBlockedLogin, "a second call keeps the first reason")
+	_, err := get(hostpolicy.WithRobots(t.Context()), clients[0], "https://"+host+"/article/1")
+	if code := fulltext.CodeOf(err); code != fulltext.CodeBlockedChallenge {
+		t.Fatalf("publisher request to an avoided host: %v (code %q), want blocked-challenge", err, code)
+	}
+	if got := len(requestTimes(srv, host)); got != 0 {
+		t.Fatalf("server saw %d requests (robots.txt included) to an avoided host", got)
+	}
+	if _, err := get(t.Context(), clients[1], "https://"+host+"/api/ping"); err != nil {
+		t.Fatalf("API request to an avoided host: %v", err)
+	}
+	if got := len(requestTimes(srv, host)); got != 1 {
+		t.Errorf("server saw %d requests after an API call, want 1", got)
+	}
+	for _, h := range p.Hosts() {
+		if h.Host == host && h.Avoided != string(fulltext.CodeBlockedChallenge) {
+			t.Errorf("Hosts() reports Avoided %q, want blocked-challenge", h.Avoided)
+		}
 	}
 }
