@@ -193,11 +193,16 @@ type run struct {
 	attempts   []fulltext.Attempt
 	best       fulltext.Code
 	bestDetail string
-	retryAfter time.Duration
-	winner     *download.Fetched
-	winCand    fulltext.Candidate
-	candidates []fulltext.Candidate
-	blockedHos map[string]bool
+	// bestRetry is the best retryable code of an attempt that ended on its
+	// own (rate-limited, server-error…): when the total timeout cuts the
+	// rest, the work is retried later rather than failed.
+	bestRetry       fulltext.Code
+	bestRetryDetail string
+	retryAfter      time.Duration
+	winner          *download.Fetched
+	winCand         fulltext.Candidate
+	candidates      []fulltext.Candidate
+	blockedHos      map[string]bool
 	// failed lists the URLs tried without success, files before pages,
 	// for sources that look URLs up (the archive tier).
 	failedFiles, failedPages []string
@@ -234,6 +239,9 @@ func (r *run) result(ctx context.Context) Result {
 	res.Code, res.Detail = r.best, r.bestDetail
 	if budgetSpent(ctx) && res.Code.Outcome() != fulltext.OutcomeError {
 		res.Code, res.Detail = fulltext.CodeBudgetExhausted, fmt.Sprintf("total timeout %s reached", r.c.cfg.TotalTimeout)
+		if r.bestRetry != "" { // a host asked us to come back: the work may succeed later
+			res.Code, res.Detail = r.bestRetry, r.bestRetryDetail
+		}
 	}
 	if res.Code == "" {
 		res.Code = fulltext.CodeNoOALocation
@@ -606,6 +614,9 @@ func (r *run) record(a fulltext.Attempt) int {
 	r.attempts = append(r.attempts, a)
 	if a.Code != "" && a.Code.Better(r.best) {
 		r.best, r.bestDetail = a.Code, a.Detail
+	}
+	if a.Code.Retryable() && a.Code.Better(r.bestRetry) {
+		r.bestRetry, r.bestRetryDetail = a.Code, a.Detail
 	}
 	return a.Seq
 }
