@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
 	"strings"
 	"sync"
@@ -90,7 +89,13 @@ type Cascade struct {
 	// run every work tries other copies first and sends nothing more to
 	// it; its candidates are recorded with the wall's code, unfetched.
 	chMu       sync.Mutex
-	challenged map[string]time.Time
+	challenged map[string]wall
+}
+
+// wall is a challenge wall a host served: when first, and its code.
+type wall struct {
+	at   time.Time
+	code fulltext.Code
 }
 
 // New returns a Cascade over the named sources. Sources absent from the map
@@ -106,7 +111,7 @@ func New(cfg Config, sources map[string]source.Source, f Fetcher, analyze PageAn
 	if clock == nil {
 		clock = fulltext.SystemClock{}
 	}
-	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock, challenged: map[string]time.Time{}}
+	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock, challenged: map[string]wall{}}
 }
 
 // Challenged returns the hosts that served a challenge wall during this
@@ -114,15 +119,19 @@ func New(cfg Config, sources map[string]source.Source, f Fetcher, analyze PageAn
 func (c *Cascade) Challenged() map[string]time.Time {
 	c.chMu.Lock()
 	defer c.chMu.Unlock()
-	return maps.Clone(c.challenged)
+	out := make(map[string]time.Time, len(c.challenged))
+	for h, w := range c.challenged {
+		out[h] = w.at
+	}
+	return out
 }
 
-// challengedAt reports when host served a challenge wall, if it did.
-func (c *Cascade) challengedAt(host string) (time.Time, bool) {
+// challengedAt reports the challenge wall host served, if it did.
+func (c *Cascade) challengedAt(host string) (wall, bool) {
 	c.chMu.Lock()
 	defer c.chMu.Unlock()
-	at, ok := c.challenged[host]
-	return at, ok
+	w, ok := c.challenged[host]
+	return w, ok
 }
 
 func (c *Cascade) markChallenged(host string, code fulltext.Code) {
@@ -132,7 +141,7 @@ func (c *Cascade) markChallenged(host string, code fulltext.Code) {
 	c.chMu.Lock()
 	_, seen := c.challenged[host]
 	if !seen {
-		c.challenged[host] = c.clock.Now()
+		c.challenged[host] = wall{at: c.clock.Now(), code: code}
 	}
 	c.chMu.Unlock()
 	if !seen && c.cfg.OnChallenge != nil {
@@ -423,10 +432,10 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		r.noteFailed(cand)
 		return false
 	}
-	if at, ok := r.c.challengedAt(host); ok {
+	if w, ok := r.c.challengedAt(host); ok {
 		r.mu.Unlock()
 		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
-			Code: fulltext.CodeBlockedChallenge, Detail: "not fetched: the host served a challenge wall at " + at.UTC().Format(time.RFC3339) + " in this run",
+			Code: w.code, Detail: "not fetched: the host served a challenge wall at " + w.at.UTC().Format(time.RFC3339) + " in this run",
 			At: r.c.clock.Now()})
 		r.noteFailed(cand)
 		return false
