@@ -93,6 +93,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		MaxConcurrent: cfg.Fallback.MaxConcurrent,
 		Formats:       formats,
 		DryRun:        dryRun,
+		OnChallenge: func(host string, code fulltext.Code) {
+			policy.Avoid(host, code, "served a challenge wall earlier in this run")
+		},
 	}, sources, dl, analyzePage, nil)
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }
@@ -152,12 +155,17 @@ func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Wor
 
 // newPool builds the worker pool over the runtime.
 func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.ArtifactStore, rt *runtime, log *slog.Logger, obs worker.Observer) *worker.Pool {
-	host, _ := os.Hostname()
 	return worker.New(worker.Config{
 		Workers:     workers,
-		Owner:       fmt.Sprintf("%s:%d", host, os.Getpid()),
+		Owner:       workerOwner(),
 		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
 	}, store, arts, rt.cascade, rt.download, obs)
+}
+
+// workerOwner names this process in leases and published host states.
+func workerOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }

@@ -153,7 +153,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
 		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),
-		a.extractCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
+		a.extractCommand(), a.hostsCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
 	)
 	return root
 }

@@ -139,9 +139,14 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	start := time.Now()
 	prog := newProgress(a.stderr, store, log)
 	pool := newPool(cfg, o.run.workers, store, arts, rt, log, prog)
+	stopHostSync, err := startHostSync(ctx, rt, store, workerOwner(), log)
+	if err != nil {
+		return err
+	}
 	stopProgress := prog.start(ctx)
 	runErr := pool.Run(ctx, a.stop)
 	stopProgress()
+	stopHostSync()
 	st, err := store.Stats(context.WithoutCancel(ctx))
 	if err != nil {
 		return asStoreErr(fmt.Errorf("stats: %w", err))
