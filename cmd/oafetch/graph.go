@@ -93,6 +93,7 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		MaxConcurrent: cfg.Fallback.MaxConcurrent,
 		Formats:       formats,
 		DryRun:        dryRun,
+		Verify:        dl.Verify,
 	}, sources, dl, analyzePage, nil)
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }
