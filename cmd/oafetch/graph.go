@@ -44,7 +44,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		}
 		cts = append(cts, ct)
 	}
-	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts})
+	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{
+		AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts, Control: cfg.dialControl,
+	})
 	maxConc := 1
 	for _, h := range cfg.Hosts {
 		maxConc = max(maxConc, h.Concurrency)
