@@ -170,5 +170,6 @@ func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.Art
 		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
+		Refetcher:   rt.download,
 	}, store, arts, rt.cascade, rt.download, obs)
 }
