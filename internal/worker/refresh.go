@@ -14,10 +14,11 @@ import (
 	"github.com/oafetch/oafetch/internal/hostpolicy"
 )
 
-// Refetcher re-downloads a stored full text conditionally;
-// *download.Downloader implements it.
+// Refetcher re-downloads a stored full text conditionally and checks a
+// new body is still the work's; *download.Downloader implements it.
 type Refetcher interface {
 	Refetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, v download.Validators, hooks download.Hooks) (*download.Fetched, error)
+	Verify(f *download.Fetched, w fulltext.Work) (string, error)
 }
 
 // refreshKey is the job-store meta key under which Refresh keeps a
@@ -30,7 +31,8 @@ func refreshKey(jobID int64) string { return "refresh/" + strconv.FormatInt(jobI
 // worker whose Pool has a Refetcher then asks the stored URL with
 // If-None-Match / If-Modified-Since before anything else: 304 is
 // ok-existing with the stored artifact (no body is transferred, no source
-// is asked); a new, valid body replaces the artifact (ok-pdf…); anything
+// is asked); a new body that validates and passes the wrong-work check
+// replaces the artifact (ok-pdf…); anything
 // else runs the full cascade. Works without a validator are left alone:
 // there is nothing to ask conditionally. It returns how many works were
 // re-planned. Safe to run again: a crash between the two writes leaves the
@@ -121,6 +123,12 @@ func (r *jobRun) refresh(ctx context.Context, prev *fulltext.Result) (fin fullte
 		att.Code, att.Detail = fulltext.CodeWrongType, "refresh: the stored url now serves a page"
 		return fin, att, false
 	}
+	detail, err := p.refetch.Verify(f, r.job.Work)
+	if err != nil {
+		_ = f.Abort()
+		att.Code, att.Detail = fulltext.CodeOf(err), "refresh: "+err.Error()
+		return fin, att, false
+	}
 	code := fulltext.CodeOKPDF
 	switch {
 	case f.Temp == nil:
@@ -128,7 +136,7 @@ func (r *jobRun) refresh(ctx context.Context, prev *fulltext.Result) (fin fullte
 	case f.Kind == fulltext.KindXML:
 		code = fulltext.CodeOKXML
 	}
-	att.Code, att.Kind, att.Detail = code, f.Kind, "refresh: modified; downloaded again"
+	att.Code, att.Kind, att.Detail = code, f.Kind, "refresh: modified; downloaded again; "+detail
 	fin = r.finishFor(ctx, cascadeResult{Work: r.job.Work, Winner: f, Candidate: cand, Code: code})
 	return fin, att, true
 }
