@@ -17,7 +17,7 @@ import (
 
 // errBudget is raised (as a panic, through the parser) when a check has
 // read MaxReadBytes or run MaxTime.
-var errBudget = errors.New("verify: pdf budget exhausted")
+var errBudget = errors.New("read or time budget exhausted")
 
 // budgetReader is the parser's view of the file: every ReadAt counts
 // against the byte budget and checks the time budget. The parser re-reads
