@@ -59,7 +59,10 @@ func (r Report) String() string {
 	if r.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", r.Reason)
 	}
-	if r.Pages > 0 {
+	switch {
+	case r.Pages == 1:
+		b.WriteString("; 1 page")
+	case r.Pages > 1:
 		fmt.Fprintf(&b, "; %d pages", r.Pages)
 	}
 	if r.Encrypted {
