@@ -1,6 +1,7 @@
 package download_test
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,6 +39,7 @@ func TestVerify(t *testing.T) {
 		"/a.pdf":   serve("application/pdf", a.PDF()),
 		"/big.pdf": serve("application/pdf", makePDF(300<<10)),
 		"/j.xml":   serve("application/xml", []byte(jatsDoc)),
+		"/enc.pdf": serve("application/pdf", bytes.Replace(makePDF(4<<10), []byte("trailer\n<< /Size"), []byte("trailer\n<< /Encrypt 9 0 R /Size"), 1)),
 		"/p.html":  serve("text/html", []byte(strings.ReplaceAll(landingHTML, "<title>", `<meta name="citation_doi" content="10.5555/jsim.2021.0042"><title>`))),
 	}, download.Config{VerifyBytes: 200 << 10}, false, filestore.Options{})
 	jsim := fulltext.Work{IDs: fulltext.IDs{DOI: "10.5555/jsim.2021.0042"}, Title: "A study of simulated scholarship"}
@@ -51,6 +53,7 @@ func TestVerify(t *testing.T) {
 		{"/a.pdf", fulltext.Work{IDs: a.IDs, Title: a.Title}, "", "work check: match"},
 		{"/a.pdf", fulltext.Work{IDs: b.IDs, Title: b.Title}, fulltext.CodeWrongWork, "work check: mismatch"},
 		{"/big.pdf", jsim, "", "not parsed"}, // over VerifyBytes: inconclusive
+		{"/enc.pdf", jsim, "", "; encrypted"}, // stored, flagged
 		{"/j.xml", jsim, "", "work check: match"},
 		{"/j.xml", other, fulltext.CodeWrongWork, "mismatch"},
 		{"/p.html", jsim, "", "work check: match"},
