@@ -52,7 +52,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"/a.pdf", fulltext.Work{IDs: a.IDs, Title: a.Title}, "", "work check: match"},
 		{"/a.pdf", fulltext.Work{IDs: b.IDs, Title: b.Title}, fulltext.CodeWrongWork, "work check: mismatch"},
-		{"/big.pdf", jsim, "", "not parsed"}, // over VerifyBytes: inconclusive
+		{"/big.pdf", jsim, "", "not parsed"},  // over VerifyBytes: inconclusive
 		{"/enc.pdf", jsim, "", "; encrypted"}, // stored, flagged
 		{"/j.xml", jsim, "", "work check: match"},
 		{"/j.xml", other, fulltext.CodeWrongWork, "mismatch"},
