@@ -44,7 +44,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		}
 		cts = append(cts, ct)
 	}
-	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts})
+	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{
+		AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts, Control: cfg.dialControl,
+	})
 	maxConc := 1
 	for _, h := range cfg.Hosts {
 		maxConc = max(maxConc, h.Concurrency)
@@ -96,6 +98,7 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		OnChallenge: func(host string, code fulltext.Code) {
 			policy.Avoid(host, code, "served a challenge wall earlier in this run")
 		},
+		Verify: dl.Verify,
 	}, sources, dl, analyzePage, nil)
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }
@@ -161,6 +164,7 @@ func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.Art
 		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
+		Refetcher:   rt.download,
 	}, store, arts, rt.cascade, rt.download, obs)
 }
 

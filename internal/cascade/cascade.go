@@ -54,6 +54,11 @@ type Config struct {
 	// so that the HTTP stack can refuse every later request to it,
 	// redirect hops included (hostpolicy.Policy.Avoid).
 	OnChallenge func(host string, code fulltext.Code)
+	// Verify, when set, is the wrong-work check of a validated download
+	// (download.Downloader.Verify): its detail goes into the attempt, and
+	// an error (wrong-work, wrong-scope) rejects the download, whose temp
+	// is aborted, and the cascade goes on with the next candidate.
+	Verify func(f *download.Fetched, w fulltext.Work) (detail string, err error)
 }
 
 // Fetcher fetches one candidate; *download.Downloader implements it.
@@ -495,6 +500,9 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 			return false
 		}
 		att.Code, att.Kind = okCode(f.Kind), f.Kind
+		if !r.verify(&att, cand, f) {
+			return false
+		}
 		return r.win(att, cand, f)
 	}
 	// An HTML page: analyse it as a landing page.
@@ -504,10 +512,17 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	if page.Code == fulltext.CodeOKHTML && r.c.accepts(fulltext.KindHTML) && !r.c.prefersFile(page) {
 		// The page is the full text; the worker stores f.Page.
 		f.Kind, att.Code = fulltext.KindHTML, fulltext.CodeOKHTML
+		if !r.verify(&att, cand, f) {
+			return false
+		}
 		return r.win(att, cand, f)
 	}
 	if page.Code != "" && page.Code != fulltext.CodeOKHTML && len(page.Links) == 0 && page.Refresh == "" {
 		att.Code = page.Code
+		if att.Code == fulltext.CodeNoPDFLink && cand.Kind == fulltext.KindHTML && !cand.Landing {
+			// An HTML full-text candidate that is only a landing page.
+			att.Code, att.Detail = fulltext.CodeWrongScope, "html candidate is a landing page, not the article"
+		}
 		if att.Code.Outcome() == fulltext.OutcomeBlocked {
 			finalHost := hostOf(f.FinalURL)
 			r.c.markChallenged(finalHost, att.Code)
@@ -593,6 +608,24 @@ func (c *Cascade) accepts(k fulltext.Kind) bool {
 			return true
 		}
 	}
+	return false
+}
+
+// verify runs the configured wrong-work check on f; a rejected f is
+// recorded, aborted and remembered as failed.
+func (r *run) verify(att *fulltext.Attempt, cand fulltext.Candidate, f *download.Fetched) bool {
+	if r.c.cfg.Verify == nil {
+		return true
+	}
+	detail, err := r.c.cfg.Verify(f, r.workSnapshot())
+	att.Detail = detail
+	if err == nil {
+		return true
+	}
+	_ = f.Abort()
+	att.Code, att.Detail = fulltext.CodeOf(err), err.Error()
+	r.record(*att)
+	r.noteFailed(cand)
 	return false
 }
 
