@@ -110,7 +110,7 @@ func TestKill(t *testing.T) {
 	if os.Getenv("FAILPOINT_CHILD") == "1" {
 		for i := range 3 {
 			_ = Inject("here")
-			os.Stdout.WriteString("hit " + string(rune('1'+i)) + "\n")
+			_, _ = os.Stdout.WriteString("hit " + string(rune('1'+i)) + "\n")
 		}
 		return
 	}

@@ -20,7 +20,7 @@ import (
 // and one artifact no job refers to.
 type crashScene struct {
 	missing, corrupt, expired, live fulltext.Job
-	liveTemp, deadTemp           string
+	liveTemp, deadTemp              string
 }
 
 func buildCrashScene(t *testing.T, b *bundle) crashScene {
