@@ -239,7 +239,10 @@ func (h *harness) diskFaults(sc scale) {
 	failed := 0
 	if err := st.Each(t.Context(), func(j fulltext.Job) error {
 		if j.Code == fulltext.CodeStoreError {
+			// The commit failed after a complete download: the retry
+			// downloads again.
 			failed++
+			hit[j.Work.ID.String()]++
 		}
 		// A candidate cut by a disk error may be fetched again from
 		// another source in the same claim: that is a download it allows.
