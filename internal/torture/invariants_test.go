@@ -57,7 +57,7 @@ func (h *harness) checkInvariants(ex expect) {
 	pass(code == 0, "verify exit %d:\n%s%s", code, tail(v.stdout.String()), tail(v.stderr.String()))
 
 	st := h.openStore(ex.out)
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	arts, err := filestore.Open(ex.out, filestore.Options{})
 	if err != nil {
 		t.Fatal(err)

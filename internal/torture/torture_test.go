@@ -171,7 +171,7 @@ func (h *harness) stopWorker(sc scale) {
 	work := append([]string{"work", "--out", out, "--workers", "4"}, h.flags...)
 	p1 := h.start(env, work...)
 	st := h.openStore(out)
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	var held map[string]int64
 	waitFor(t, 30*time.Second, "the first worker to hold leases", func() bool {
 		held = h.leasedBy(st, p1.pid())
@@ -334,7 +334,7 @@ func (h *harness) planConcurrently(sc scale) {
 		created += n
 	}
 	st := h.openStore(out)
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	stats, err := st.Stats(t.Context())
 	if err != nil {
 		t.Fatal(err)

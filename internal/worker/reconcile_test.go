@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -256,5 +257,61 @@ func (b *bundle) finishSetupWork(t *testing.T) {
 		State: fulltext.StateFailed, Outcome: fulltext.OutcomeAbsent, Code: fulltext.CodeNotFound,
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// signalHandler is a slog handler that reports each crash_recovery record
+// on a channel: the test waits on it instead of sleeping.
+type signalHandler struct {
+	slog.Handler
+	events chan<- string
+}
+
+func (h signalHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "crash_recovery" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "action" {
+				select {
+				case h.events <- a.Value.String():
+				default:
+				}
+			}
+			return true
+		})
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// TestPoolReconcilesOnItsTimer: a running pool removes the temp of a dead
+// lease without a restart.
+func TestPoolReconcilesOnItsTimer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, servePDF)
+	b.finishSetupWork(t)
+	dead := b.temp(t, fulltext.Lease{JobID: 1, Epoch: 1}) // job 1 is finished: no live lease
+	events := make(chan string, 16)
+	log := slog.New(signalHandler{Handler: slog.NewTextHandler(b.logs, nil), events: events})
+	pool := worker.New(worker.Config{Workers: 1, LeaseTTL: ttl, Clock: b.clock, Logger: log, ReconcileEvery: 5 * time.Millisecond, Follow: true},
+		b.store, b.arts, nil, nil, nil)
+	stop, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(t.Context(), stop) }()
+	select {
+	case action := <-events:
+		if action != worker.ActionTempRemoved {
+			t.Errorf("crash_recovery action %q, want %s", action, worker.ActionTempRemoved)
+		}
+	case <-t.Context().Done():
+		t.Fatal("the pool never reconciled")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, worker.ErrStopped) {
+		t.Errorf("Run = %v, want ErrStopped", err)
+	}
+	_, temps := b.artifacts(t)
+	for _, tmp := range temps {
+		if tmp.Name == dead {
+			t.Errorf("dead temp %s still there", dead)
+		}
 	}
 }
