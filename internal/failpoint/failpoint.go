@@ -166,7 +166,10 @@ func (p *Point) hit() error {
 	}
 	switch p.Action {
 	case Kill:
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		// os.Process.Kill is SIGKILL on Unix (TerminateProcess elsewhere).
+		if self, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = self.Kill()
+		}
 		select {} // the signal is on its way; never return to the caller
 	case ENOSPC:
 		return &Error{Point: p.Name, Errno: syscall.ENOSPC}
