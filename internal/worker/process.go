@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oafetch/oafetch/internal/download"
+	"github.com/oafetch/oafetch/internal/failpoint"
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
@@ -76,11 +77,18 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 		}
 		return nil
 	}
+	if err := failpoint.Inject("before-attempts"); err != nil {
+		abortWinner(res.Winner)
+		return r.storeErr("record attempts", err)
+	}
 	if err := p.store.AddAttempts(ctx, r.lease, res.Attempts); err != nil {
 		abortWinner(res.Winner)
 		return r.storeErr("record attempts", err)
 	}
 	fin := r.finishFor(ctx, res)
+	if err := failpoint.Inject("before-finish"); err != nil {
+		return r.storeErr("finish", err)
+	}
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)
 	}
@@ -88,6 +96,9 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 		if err := p.store.SetMeta(ctx, refreshKey(j.ID), ""); err != nil {
 			p.log.Warn("refresh: clear kept result", "work", j.Work.ID.String(), "err", err)
 		}
+	}
+	if err := failpoint.Inject("after-finish"); err != nil {
+		return r.storeErr("finish", err)
 	}
 	j.Work = res.Work
 	p.log.Debug("job finished", "work", j.Work.ID.String(), "state", fin.State, "code", fin.Code, "detail", fin.Detail)
@@ -150,10 +161,17 @@ func (r *jobRun) commitWinner(ctx context.Context, res cascadeResult) (fulltext.
 		_ = f.Temp.Abort()
 		return fulltext.Artifact{}, err
 	}
+	if err := failpoint.Inject("before-artifact-commit"); err != nil {
+		_ = f.Temp.Abort()
+		return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: err}
+	}
 	art, err := r.p.commit.Commit(ctx, f, r.job.Work.ID)
 	if err != nil {
 		_ = f.Temp.Abort()
 		return fulltext.Artifact{}, err
+	}
+	if err := failpoint.Inject("after-artifact-commit"); err != nil {
+		return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: err}
 	}
 	return art, nil
 }
@@ -210,10 +228,16 @@ func (r *jobRun) step(ctx context.Context, s fulltext.Step) error {
 	if s.To != "" && !fulltext.CanTransition(r.state, s.To) {
 		return nil // another fetch of this job already moved it
 	}
+	if err := failpoint.Inject("before-ledger-step"); err != nil {
+		return err
+	}
 	if err := r.p.store.Step(context.WithoutCancel(ctx), r.lease, s); err != nil {
 		if errors.Is(err, fulltext.ErrLeaseLost) {
 			r.lost = err
 		}
+		return err
+	}
+	if err := failpoint.Inject("after-ledger-step"); err != nil {
 		return err
 	}
 	if s.To != "" {
