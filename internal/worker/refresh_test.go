@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/oafetch/oafetch/internal/cascade"
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/filestore"
@@ -22,7 +21,6 @@ import (
 	"github.com/oafetch/oafetch/internal/sqlite"
 	"github.com/oafetch/oafetch/internal/worker"
 )
-
 
 // oneSource offers one PDF URL for every work and counts its lookups.
 type oneSource struct {
