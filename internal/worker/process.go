@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,11 @@ type jobRun struct {
 	p     *Pool
 	job   fulltext.Job
 	lease fulltext.Lease
+
+	// replayFinalize is set when an earlier holder started FINALIZE and
+	// never finished it: the bytes it committed are this job's own, not a
+	// duplicate of another work's.
+	replayFinalize bool
 
 	mu    sync.Mutex
 	state fulltext.JobState
@@ -44,6 +50,7 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 
 	if interrupted := p.interruptedOps(ctx, j.ID); len(interrupted) > 0 {
 		p.log.Info("replaying interrupted operations", "work", j.Work.ID.String(), "ops", interrupted, "epoch", j.Epoch)
+		r.replayFinalize = slices.Contains(interrupted, fulltext.OpFinalize)
 	}
 
 	var refreshAtt *fulltext.Attempt
@@ -135,7 +142,10 @@ func (r *jobRun) finishFor(ctx context.Context, res cascadeResult) fulltext.Fini
 	if fin.Result.URL == "" {
 		fin.Result.URL = res.Candidate.URL
 	}
-	if art.Existing {
+	switch {
+	case art.Existing && r.replayFinalize:
+		fin.Detail = "replayed an interrupted FINALIZE; the artifact was already committed"
+	case art.Existing:
 		fin.State, fin.Code = fulltext.StateDeduped, fulltext.CodeOKExisting
 		fin.Detail = "identical bytes already stored as " + art.ContentPath
 	}
