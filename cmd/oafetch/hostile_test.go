@@ -55,11 +55,11 @@ func (g *dialGuard) report() (int, []string) {
 // is left behind.
 func TestHostileWeb(t *testing.T) {
 	t.Parallel()
-	// Four cycles of the routes: the private-redirect and private-link
-	// works then point at each of their four private targets (the other
-	// routes are pulled once).
+	// Seven cycles of the routes: the private-redirect and private-link
+	// works then point at each of their four private targets (checked
+	// below); the other routes are pulled once.
 	cycle := len(simweb.Routes()) + len(simweb.HostileRoutes())
-	srv, err := simweb.New(simweb.Config{Works: 3 + 4*cycle, Seed: 7, Hostile: true})
+	srv, err := simweb.New(simweb.Config{Works: 3 + 7*cycle, Seed: 7, Hostile: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestHostileWeb(t *testing.T) {
 	var ids strings.Builder
 	want := map[string]simweb.Work{}
 	routes := map[simweb.Route]int{}
-	targets := map[int]bool{}
+	targets := map[simweb.Route]bool{}
 	for _, wk := range srv.World().Works {
 		if !strings.HasPrefix(string(wk.Route), "hostile-") {
 			continue
@@ -108,12 +108,12 @@ func TestHostileWeb(t *testing.T) {
 		}
 		want[w.ID.String()] = wk
 		routes[wk.Route]++
-		if wk.Route == simweb.RoutePrivateRedirect {
-			targets[wk.Index()%4] = true // simweb's privateTargets[n%4]
+		if private {
+			targets[wk.Route+simweb.Route(rune('0'+wk.Index()%4))] = true // simweb's privateTargets[n%4]
 		}
 	}
-	if len(targets) != 4 {
-		t.Fatalf("the private-redirect works meet %d of the 4 private targets", len(targets))
+	if len(targets) != 8 {
+		t.Fatalf("the private-redirect and private-link works meet %d of their 2×4 private targets", len(targets))
 	}
 	if len(routes) != len(simweb.HostileRoutes()) {
 		t.Fatalf("the world has %d hostile routes, want %d", len(routes), len(simweb.HostileRoutes()))
