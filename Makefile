@@ -28,7 +28,7 @@ $(LINT): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 lint: $(LINT)
-	$(LINT) run $(PKGS)
+	$(LINT) run --allow-serial-runners $(PKGS)
 
 tidy-check:
 	@cp go.mod /tmp/oafetch-go.mod.bak; cp go.sum /tmp/oafetch-go.sum.bak 2>/dev/null || true
