@@ -29,6 +29,11 @@ type app struct {
 	stop    context.Context
 	ran     bool
 	closers []func() error
+
+	// Test hooks: metricsServing is called with the /metrics URL once it
+	// serves; workDone after the workers stopped, while it still serves.
+	metricsServing func(url string)
+	workDone       func()
 }
 
 func (a *app) close() {

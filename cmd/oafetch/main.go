@@ -70,6 +70,13 @@ func main() {
 
 // run is main without the process: tests call it directly.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	return runApp(&app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}, args)
+}
+
+// runApp runs one command line with a's streams and environment (tests set
+// a's hooks); it sets a.stop.
+func runApp(a *app, args []string) int {
+	stdin, stdout, stderr := a.stdin, a.stdout, a.stderr
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The first SIGINT/SIGTERM stops claiming (graceful); the second aborts.
@@ -90,7 +97,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 		}
 	}()
 
-	app := &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, stop: stopCtx}
+	app := a
+	app.stop = stopCtx
 	root := app.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -153,7 +161,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
 		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),
-		a.extractCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
+		a.extractCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(), a.reportCommand(),
 	)
 	return root
 }
