@@ -113,10 +113,12 @@ type Report struct {
 	Violated           bool           `json:"violated"`
 }
 
-// completed reports whether a terminal job's outcome was decided by the
-// pipeline (as opposed to given up on: retry, budget, error).
+// completed reports whether a job ended with an outcome decided about the
+// work (ok, absent, blocked, invalid, skip) rather than given up on
+// (retry, budget, error) or never asked because the host's breaker was
+// open (skip-breaker). A job not terminal yet is not completed.
 func completed(j fulltext.Job) bool {
-	if !j.State.Terminal() {
+	if !j.State.Terminal() || j.Code == fulltext.CodeSkipBreaker {
 		return false
 	}
 	switch j.Outcome {

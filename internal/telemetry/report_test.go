@@ -220,3 +220,34 @@ func TestReportEmptyStoreEvaluatesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestCompleted(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		state fulltext.JobState
+		code  fulltext.Code
+		want  bool
+	}{
+		{fulltext.StateFinalized, fulltext.CodeOKPDF, true},
+		{fulltext.StateDeduped, fulltext.CodeOKExisting, true},
+		{fulltext.StateFailed, fulltext.CodeNoOALocation, true},
+		{fulltext.StateFailed, fulltext.CodeBlockedChallenge, true},
+		{fulltext.StateFailed, fulltext.CodeWrongType, true},
+		{fulltext.StateFailed, fulltext.CodeSkipRobots, true},
+		{fulltext.StateFailed, fulltext.CodeSkipBreaker, false},
+		{fulltext.StateFailed, fulltext.CodeServerError, false},
+		{fulltext.StateFailed, fulltext.CodeBudgetExhausted, false},
+		{fulltext.StateFailed, fulltext.CodeStoreError, false},
+		{fulltext.StatePlanned, fulltext.CodeServerError, false},
+		{fulltext.StateStreaming, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state)+"/"+string(tt.code), func(t *testing.T) {
+			t.Parallel()
+			j := fulltext.Job{State: tt.state, Code: tt.code, Outcome: tt.code.Outcome()}
+			if got := completed(j); got != tt.want {
+				t.Errorf("completed(%s, %s) = %v, want %v", tt.state, tt.code, got, tt.want)
+			}
+		})
+	}
+}
