@@ -238,28 +238,41 @@ func report(t *testing.T, out string, extra ...string) (int, telemetry.Report) {
 
 func TestReportCleanRunExitsZero(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, 30)
+	sim := startSim(t, 20)
 	ids, planned := writeInputs(t, sim)
 	out := filepath.Join(sim.dir, "out")
+	// The latency objectives measure the machine: under -race on a shared
+	// CI box a Claim waits for SQLite's write lock far longer than 100 ms.
+	// They are relaxed here; completion and replay keep their defaults.
+	conf := filepath.Join(sim.dir, "clean.toml")
+	if err := os.WriteFile(conf, []byte(demoConfig()+"\n[slo]\nlease_acquire_p99 = \"30s\"\ntime_to_terminal_p95 = \"10m\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	args := append([]string{"pull", "--input", ids, "--out", out, "--workers", "4", "-q"}, sim.flags...)
+	args = append(args, "--config", conf)
 	if code, _, stderr := oafetch(t, "", args...); code != exitOK {
 		t.Fatalf("pull exit %d: %s", code, stderr)
 	}
-	code, rep := report(t, out)
+	code, rep := report(t, out, "--config", conf)
 	if code != exitOK || rep.Violated {
 		t.Fatalf("clean run: report exit %d, SLOs %+v", code, rep.SLOs)
 	}
 	if rep.Jobs != planned || rep.Completed != planned || rep.LeaseAcquire.Count < planned {
 		t.Errorf("report jobs %d completed %d claims %d, want %d each", rep.Jobs, rep.Completed, rep.LeaseAcquire.Count, planned)
 	}
-	if code, stdout, _ := oafetch(t, "", "report", "--out", out); code != exitOK || !strings.Contains(stdout, "completion") {
+	for _, s := range rep.SLOs {
+		if !s.Evaluated {
+			t.Errorf("SLO %s not evaluated after a run", s.Name)
+		}
+	}
+	if code, stdout, _ := oafetch(t, "", "report", "--out", out, "--config", conf); code != exitOK || !strings.Contains(stdout, "completion") {
 		t.Errorf("text report exit %d:\n%s", code, stdout)
 	}
 }
 
 func TestReportNamesTheViolatedSLOAfterInjectedFailures(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, 30)
+	sim := startSim(t, 20)
 	ids, planned := writeInputs(t, sim)
 	// Every host answers 429 with a Retry-After of an hour: beyond the
 	// policy's cap, so each host is paused and its requests fail fast as
