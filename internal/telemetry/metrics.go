@@ -42,6 +42,10 @@ type Metrics struct {
 	replays         prometheus.Counter
 	reconciler      *prometheus.CounterVec
 
+	// all is every collector registered by this package (for the deploy
+	// file checks).
+	all []prometheus.Collector
+
 	mu     sync.Mutex
 	active map[string]int // host → requests in flight
 }
@@ -118,11 +122,16 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}, []string{"action"}),
 		active: map[string]int{},
 	}
-	reg.MustRegister(m.jobsPlanned, m.jobOutcomes, m.jobRetries, m.jobDuration, m.timeToTerminal,
+	m.register(m.jobsPlanned, m.jobOutcomes, m.jobRetries, m.jobDuration, m.timeToTerminal,
 		m.attempts, m.attemptDuration, m.bytes, m.inFlight, m.httpRequests, m.pacingWait, m.httpRetries,
 		m.breakerState, m.breakerChanges, m.leaseAcquire, m.leaseRenewals, m.leaseReleases, m.replays,
 		m.reconciler)
 	return m
+}
+
+func (m *Metrics) register(cs ...prometheus.Collector) {
+	m.reg.MustRegister(cs...)
+	m.all = append(m.all, cs...)
 }
 
 // Registry is the registry the metrics live on.

@@ -34,7 +34,7 @@ func NewRecorder(sink *Sink, m *Metrics, clock fulltext.Clock) *Recorder {
 		clock = fulltext.SystemClock{}
 	}
 	if sink != nil {
-		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		m.register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "oafetch_events_dropped_total", Help: "Events not written to the event log because its queue was full.",
 		}, func() float64 { return float64(sink.Dropped()) }))
 	}
