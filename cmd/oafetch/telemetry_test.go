@@ -88,7 +88,7 @@ func writeInputs(t *testing.T, sim *simEnv) (string, int) {
 
 func TestPullMetricsAddUpToTheExport(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, 40)
+	sim := startSim(t, 30)
 	ids, planned := writeInputs(t, sim)
 	out := filepath.Join(sim.dir, "out")
 
@@ -113,6 +113,11 @@ func TestPullMetricsAddUpToTheExport(t *testing.T) {
 		defer scraped.Done()
 		url := <-urlCh
 		defer func() { urlCh <- url }()
+		// Sample every 50 ms (a sampling period, not a synchronisation:
+		// the first scrape is taken at once and the last one after the
+		// workers stopped, whatever the timing).
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
 		for {
 			fams := scrape(t, url)
 			if fams == nil {
@@ -124,7 +129,7 @@ func TestPullMetricsAddUpToTheExport(t *testing.T) {
 			select {
 			case <-stopped:
 				return
-			default:
+			case <-tick.C:
 			}
 		}
 	}()

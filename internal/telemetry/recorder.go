@@ -122,6 +122,9 @@ func (r *Recorder) LeaseRenewed(l fulltext.Lease, err error) {
 	case err == nil:
 	case isLeaseLost(err):
 		result = "lost"
+		r.mu.Lock()
+		delete(r.claimed, leaseKey(l)) // the job will not finish here
+		r.mu.Unlock()
 	default:
 		result = "error"
 	}
