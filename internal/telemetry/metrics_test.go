@@ -141,7 +141,7 @@ func TestRecorderCountsOutcomesAndRetries(t *testing.T) {
 	r.JobLeased(j, 3*time.Millisecond)
 	r.JobStep(j, fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpCompleted, To: fulltext.StateHeadDone}, fulltext.StateLeased)
 	r.LeaseRenewed(j.Lease(), nil)
-	r.LeaseRenewed(j.Lease(), fmt.Errorf("renew: %w", fulltext.ErrLeaseLost))
+	r.LeaseRenewed(fulltext.Lease{JobID: 8, Epoch: 1}, fmt.Errorf("renew: %w", fulltext.ErrLeaseLost)) // another job's
 	clock.Advance(2 * time.Second)
 	j.State = fulltext.StateHeadDone
 	r.JobFinished(j, fulltext.Finish{State: fulltext.StatePlanned, Outcome: fulltext.OutcomeRetry, Code: fulltext.CodeServerError},
