@@ -29,11 +29,7 @@ type app struct {
 	stop    context.Context
 	ran     bool
 	closers []func() error
-
-	// Test hooks: metricsServing is called with the /metrics URL once it
-	// serves; workDone after the workers stopped, while it still serves.
-	metricsServing func(url string)
-	workDone       func()
+	opts    appOptions
 }
 
 func (a *app) close() {
@@ -104,6 +100,7 @@ func (a *app) loadConfig(sf *storeFlags) (Config, error) {
 	if err := ApplyEnv(&cfg, a.environ); err != nil {
 		return cfg, err
 	}
+	cfg.dialControl = a.opts.dialControl
 	return cfg, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -25,6 +26,9 @@ type Config struct {
 	Sources  map[string]SourceConfig `toml:"sources"`
 	Fallback FallbackConfig          `toml:"fallback"`
 	SLO      SLOConfig               `toml:"slo"`
+
+	// dialControl is appOptions.dialControl (tests only).
+	dialControl func(network, address string, c syscall.RawConn) error
 }
 
 // SLOConfig is the [slo] table: the objectives `oafetch report` checks

@@ -70,13 +70,26 @@ func main() {
 
 // run is main without the process: tests call it directly.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	return runApp(&app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}, args)
+	return runWith(args, stdin, stdout, stderr, environ, appOptions{})
 }
 
-// runApp runs one command line with a's streams and environment (tests set
-// a's hooks); it sets a.stop.
-func runApp(a *app, args []string) int {
-	stdin, stdout, stderr := a.stdin, a.stdout, a.stderr
+// appOptions are settings no command line or config file can give; only
+// tests set them.
+type appOptions struct {
+	// dialControl is the dialer's last-resort hook (hostpolicy
+	// DialerConfig.Control): hostile_test.go refuses and records every dial
+	// that is not to the simulated web, so a broken address guard fails the
+	// test instead of sending traffic.
+	dialControl func(network, address string, c syscall.RawConn) error
+	// metricsServing is called with the /metrics URL once it serves;
+	// workDone after the workers stopped, while /metrics still serves
+	// (telemetry_test.go scrapes during and after a run).
+	metricsServing func(url string)
+	workDone       func()
+}
+
+// runWith is run with test-only options.
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string, opts appOptions) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The first SIGINT/SIGTERM stops claiming (graceful); the second aborts.
@@ -97,8 +110,7 @@ func runApp(a *app, args []string) int {
 		}
 	}()
 
-	app := a
-	app.stop = stopCtx
+	app := &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, stop: stopCtx, opts: opts}
 	root := app.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -161,7 +173,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
 		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),
-		a.extractCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(), a.reportCommand(),
+		a.extractCommand(), a.hostsCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(), a.reportCommand(),
 	)
 	return root
 }

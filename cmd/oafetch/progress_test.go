@@ -163,12 +163,12 @@ func TestProgressLogsLinesWhenNotATerminal(t *testing.T) {
 func TestPullUnderAPseudoTerminal(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, 12)
-	ids, planned := writeInputs(t, sim)
+	ids, works := writeInputs(t, sim)
+	planned := len(works)
 	term := openPTY(t)
 	out := filepath.Join(sim.dir, "out")
-	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: term.tty, environ: []string{"TERM=xterm", "HOME=" + t.TempDir()}}
 	args := append([]string{"pull", "--input", ids, "--out", out, "--workers", "4"}, sim.flags...)
-	if code := runApp(a, args); code != exitOK {
+	if code := runWith(args, strings.NewReader(""), io.Discard, term.tty, []string{"TERM=xterm", "HOME=" + t.TempDir()}, appOptions{}); code != exitOK {
 		t.Fatalf("pull exit %d:\n%s", code, term.String())
 	}
 	want := strconv.Itoa(planned) + "/" + strconv.Itoa(planned)

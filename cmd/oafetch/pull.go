@@ -12,6 +12,7 @@ import (
 	"github.com/oafetch/oafetch/internal/cascade"
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/worker"
 )
 
 // pullOpts are the flags of pull, plan and work.
@@ -147,14 +148,26 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if !work {
 		return nil
 	}
+	if o.run.refresh {
+		n, err := worker.Refresh(ctx, store)
+		if err != nil {
+			return asStoreErr(err)
+		}
+		fmt.Fprintf(out, "refresh: %d finalized works to re-check\n", n)
+	}
 	start := time.Now()
 	prog := newProgress(a.stderr, a.environ, log, o.store.quiet, tel.metrics)
 	pool := newPool(cfg, o.run.workers, store, arts, rt, log, observers{tel.recorder, prog})
+	stopHostSync, err := startHostSync(ctx, rt, store, workerOwner(), log)
+	if err != nil {
+		return err
+	}
 	stopProgress := prog.start(ctx, store)
 	runErr := pool.Run(ctx, a.stop)
 	stopProgress()
-	if a.workDone != nil {
-		a.workDone()
+	stopHostSync()
+	if a.opts.workDone != nil {
+		a.opts.workDone()
 	}
 	st, err := store.Stats(context.WithoutCancel(ctx))
 	if err != nil {

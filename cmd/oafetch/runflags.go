@@ -65,6 +65,7 @@ type runFlags struct {
 	caFile         string
 	dryRun         bool
 	metricsAddr    string
+	refresh        bool
 	events         string
 }
 
@@ -85,6 +86,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.dryRun, "dry-run", false, "resolve and print the chosen candidates without downloading")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (e.g. 127.0.0.1:9464)")
 	fl.StringVar(&f.events, "events", "", "JSONL event log, rotated by size (default: <out>/.oafetch/events.jsonl)")
+	fl.BoolVar(&f.refresh, "refresh", false, "re-check finalized works: ask their stored URL with If-None-Match/If-Modified-Since (304 → ok-existing)")
 }
 
 // applyRunFlags merges the flags over cfg (flags win) and validates.

@@ -78,8 +78,8 @@ func (a *app) startTelemetry(sf *storeFlags, rf *runFlags, store fulltext.JobSto
 	}()
 	url := fmt.Sprintf("http://%s/metrics", ln.Addr())
 	log.Info("serving metrics", "url", url)
-	if a.metricsServing != nil {
-		a.metricsServing(url)
+	if a.opts.metricsServing != nil {
+		a.opts.metricsServing(url)
 	}
 	return t, nil
 }

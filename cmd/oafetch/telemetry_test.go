@@ -72,24 +72,11 @@ next:
 	return total
 }
 
-// writeInputs writes the world's inputs to a file and returns its path.
-func writeInputs(t *testing.T, sim *simEnv) (string, int) {
-	t.Helper()
-	var b strings.Builder
-	for _, w := range sim.srv.World().Works {
-		b.WriteString(w.Input + "\n")
-	}
-	path := filepath.Join(sim.dir, "ids.txt")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path, len(sim.srv.World().Works)
-}
-
 func TestPullMetricsAddUpToTheExport(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, 30)
-	ids, planned := writeInputs(t, sim)
+	ids, works := writeInputs(t, sim)
+	planned := len(works)
 	out := filepath.Join(sim.dir, "out")
 
 	var (
@@ -101,9 +88,9 @@ func TestPullMetricsAddUpToTheExport(t *testing.T) {
 		scraped sync.WaitGroup
 	)
 	var stderr bytes.Buffer
-	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, environ: []string{"HOME=" + t.TempDir()}}
-	a.metricsServing = func(url string) { urlCh <- url }
-	a.workDone = func() {
+	var opts appOptions
+	opts.metricsServing = func(url string) { urlCh <- url }
+	opts.workDone = func() {
 		close(stopped)
 		scraped.Wait()
 		final = scrape(t, <-urlCh)
@@ -134,7 +121,7 @@ func TestPullMetricsAddUpToTheExport(t *testing.T) {
 		}
 	}()
 	args := append([]string{"pull", "--input", ids, "--out", out, "--workers", "4", "--metrics-addr", "127.0.0.1:0"}, sim.flags...)
-	if code := runApp(a, args); code != exitOK {
+	if code := runWith(args, strings.NewReader(""), io.Discard, &stderr, []string{"HOME=" + t.TempDir()}, opts); code != exitOK {
 		t.Fatalf("pull exit %d:\n%s", code, stderr.String())
 	}
 	if final == nil {
@@ -244,7 +231,8 @@ func report(t *testing.T, out string, extra ...string) (int, telemetry.Report) {
 func TestReportCleanRunExitsZero(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, 20)
-	ids, planned := writeInputs(t, sim)
+	ids, works := writeInputs(t, sim)
+	planned := len(works)
 	out := filepath.Join(sim.dir, "out")
 	// The latency objectives measure the machine: under -race on a shared
 	// CI box a Claim waits for SQLite's write lock far longer than 100 ms.
@@ -278,7 +266,8 @@ func TestReportCleanRunExitsZero(t *testing.T) {
 func TestReportNamesTheViolatedSLOAfterInjectedFailures(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, 20)
-	ids, planned := writeInputs(t, sim)
+	ids, works := writeInputs(t, sim)
+	planned := len(works)
 	// Every host answers 429 with a Retry-After of an hour: beyond the
 	// policy's cap, so each host is paused and its requests fail fast as
 	// rate-limited. With one claim per job, jobs end given up, not decided.

@@ -27,6 +27,25 @@ const (
 	techPageURLPDF   = "page-url-pdf"
 )
 
+// Techniques returns every technique name Extract and BuildURLs can put in
+// a Link, so that telemetry can report per-technique yield, misses
+// included.
+func Techniques() []string {
+	out := []string{
+		techResponse, techSignpostHdr, techSignpostLink, techCitationPDF, techAlternate, techJSONLD,
+		techScienceDir, techViewer, techCitationXML, techScript, techAnchor, techCitationHTML, techPageURLPDF,
+		"id:arxiv", "id:europepmc-render", "id:plos",
+	}
+	out = append(out, pdfMetaVariants...)
+	for _, r := range platformRules {
+		out = append(out, r.name)
+	}
+	for _, r := range patternRules {
+		out = append(out, techPattern+":"+r.name)
+	}
+	return out
+}
+
 // pdfMetaVariants are the other names of citation_pdf_url.
 var pdfMetaVariants = []string{
 	"bepress_citation_pdf_url", "eprints.document_url", "dc.identifier.pdf",
@@ -174,6 +193,9 @@ func parseLinkHeader(v string) []headerLink {
 		if end < 0 {
 			return out
 		}
+		// "<<a>": the target starts after the last "<" before ">".
+		start += strings.LastIndexByte(v[start:start+end], '<')
+		end = strings.IndexByte(v[start:], '>')
 		l := headerLink{href: strings.TrimSpace(v[start+1 : start+end])}
 		v = v[start+end+1:]
 		// Parameters run to the next comma outside quotes.
