@@ -32,6 +32,11 @@ type SinkConfig struct {
 // drops the event (counting it) when the queue is full, so a slow disk
 // never slows a download. Close drains the queue, so a clean shutdown
 // loses nothing. A Sink is safe for concurrent use.
+//
+// Several processes (`oafetch work` ×N on one --out) may append to one log:
+// the file is opened O_APPEND and written only in whole lines, one write
+// per batch, so lines never interleave; a process that finds the file
+// already rotated by another reopens it instead of rotating again.
 type Sink struct {
 	cfg     SinkConfig
 	ch      chan Event
@@ -44,8 +49,8 @@ type Sink struct {
 
 	// Owned by the writer goroutine.
 	f    *os.File
-	w    *bufio.Writer
-	size int64
+	buf  []byte // whole lines not yet written
+	size int64  // bytes in the file, as far as this process knows
 	err  error
 }
 
@@ -86,7 +91,8 @@ func (s *Sink) Emit(e Event) bool {
 // Dropped is the number of events Emit dropped.
 func (s *Sink) Dropped() int64 { return s.dropped.Load() }
 
-// Written is the number of events written so far.
+// Written is the number of events accepted for the file so far (all of
+// them are on disk after Close returns nil).
 func (s *Sink) Written() int64 { return s.written.Load() }
 
 // Close writes every queued event, syncs and closes the file, and returns
@@ -112,7 +118,7 @@ func (s *Sink) open() error {
 		_ = f.Close()
 		return fmt.Errorf("telemetry: open event log: %w", err)
 	}
-	s.f, s.w, s.size = f, bufio.NewWriterSize(f, 64<<10), fi.Size()
+	s.f, s.size = f, fi.Size()
 	return nil
 }
 
@@ -122,14 +128,25 @@ func (s *Sink) run() {
 		s.write(e)
 		if len(s.ch) == 0 && s.err == nil {
 			// Idle: make what we have visible to `tail -f` and to report.
-			s.fail(s.w.Flush())
+			s.fail(s.flush())
 		}
 	}
-	if s.w != nil {
-		s.fail(s.w.Flush())
+	if s.f != nil {
+		s.fail(s.flush())
 		s.fail(s.f.Sync())
 		s.fail(s.f.Close())
 	}
+}
+
+// flush writes the buffered lines in one write.
+func (s *Sink) flush() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	n, err := s.f.Write(s.buf)
+	s.size += int64(n)
+	s.buf = s.buf[:0]
+	return err
 }
 
 func (s *Sink) fail(err error) {
@@ -149,31 +166,40 @@ func (s *Sink) write(e Event) {
 		return
 	}
 	line = append(line, '\n')
-	if s.size > 0 && s.size+int64(len(line)) > s.cfg.MaxBytes {
+	if s.size+int64(len(s.buf)+len(line)) > s.cfg.MaxBytes && s.size+int64(len(s.buf)) > 0 {
 		s.fail(s.rotate())
 		if s.err != nil {
 			return
 		}
 	}
-	n, err := s.w.Write(line)
-	s.size += int64(n)
-	s.fail(err)
-	if err == nil {
-		s.written.Add(1)
+	if len(s.buf)+len(line) > 64<<10 {
+		s.fail(s.flush())
+		if s.err != nil {
+			return
+		}
 	}
+	s.buf = append(s.buf, line...)
+	s.written.Add(1)
 }
 
 // rotate shifts Path.k to Path.k+1 (dropping the oldest), Path to Path.1,
 // and starts a new Path.
 func (s *Sink) rotate() error {
-	if err := s.w.Flush(); err != nil {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	mine, err := s.f.Stat()
+	if err != nil {
 		return err
 	}
 	if err := s.f.Close(); err != nil {
 		return err
 	}
-	s.w = nil
+	s.f = nil
 	p := s.cfg.Path
+	if cur, err := os.Stat(p); err == nil && !os.SameFile(mine, cur) {
+		return s.open() // another process rotated it already
+	}
 	for k := s.cfg.Keep - 1; k >= 1; k-- {
 		if err := os.Rename(p+"."+strconv.Itoa(k), p+"."+strconv.Itoa(k+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err

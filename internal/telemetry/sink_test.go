@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +140,36 @@ func TestReadEventsSkipsTornLine(t *testing.T) {
 	}
 	if n, err := ReadEvents(filepath.Join(t.TempDir(), "none"), func(Event) error { return nil }); err != nil || n != 0 {
 		t.Errorf("missing log: %d, %v", n, err)
+	}
+}
+
+// Two processes appending to one log (two Sinks stand in for them): every
+// line stays whole, and nothing is lost while no rotation happens.
+func TestSinksSharingOneLogNeverInterleave(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	long := strings.Repeat("x", 3000) // lines of ~3 KiB cross any small write boundary
+	var wg sync.WaitGroup
+	for p := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := OpenSink(SinkConfig{Path: path, Buffer: 5000})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for i := range 400 {
+				s.Emit(Event{Type: EventAttempt, JobID: int64(p), Seq: i + 1, Detail: long})
+			}
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	evs := readAll(t, path) // fails on any torn line
+	if len(evs) != 800 {
+		t.Fatalf("%d events, want 800", len(evs))
 	}
 }
