@@ -300,3 +300,33 @@ func TestReportNamesTheViolatedSLOAfterInjectedFailures(t *testing.T) {
 		t.Errorf("report %d jobs, %d completed, violated %v", rep.Jobs, rep.Completed, rep.Violated)
 	}
 }
+
+// `plan` then `work`: the worker process serves the metrics and its
+// outcomes add up to what was planned.
+func TestWorkServesMetrics(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, 8)
+	ids, works := writeInputs(t, sim)
+	out := filepath.Join(sim.dir, "out")
+	if code, _, stderr := oafetch(t, "", append([]string{"plan", "--input", ids, "--out", out}, sim.flags...)...); code != exitOK {
+		t.Fatalf("plan exit %d: %s", code, stderr)
+	}
+	var (
+		url   string
+		final map[string]*dto.MetricFamily
+		opts  appOptions
+	)
+	opts.metricsServing = func(u string) { url = u }
+	opts.workDone = func() { final = scrape(t, url) }
+	var stderr bytes.Buffer
+	args := append([]string{"work", "--out", out, "--workers", "2", "--metrics-addr", "127.0.0.1:0", "-q"}, sim.flags...)
+	if code := runWith(args, strings.NewReader(""), io.Discard, &stderr, []string{"HOME=" + t.TempDir()}, opts); code != exitOK {
+		t.Fatalf("work exit %d:\n%s", code, stderr.String())
+	}
+	if got := sum(final, "oafetch_job_outcomes_total", nil); got != float64(len(works)) {
+		t.Errorf("work: sum of outcomes %v, want %d planned", got, len(works))
+	}
+	if got := sum(final, "oafetch_jobs", map[string]string{"state": "PLANNED"}); got != 0 {
+		t.Errorf("work: %v jobs still PLANNED", got)
+	}
+}
