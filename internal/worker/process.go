@@ -51,6 +51,9 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	if interrupted := p.interruptedOps(ctx, j.ID); len(interrupted) > 0 {
 		p.log.Info("replaying interrupted operations", "work", j.Work.ID.String(), "ops", interrupted, "epoch", j.Epoch)
 		r.replayFinalize = slices.Contains(interrupted, fulltext.OpFinalize)
+		if p.life != nil {
+			p.life.JobReplayed(j, interrupted)
+		}
 	}
 
 	var refreshAtt *fulltext.Attempt
@@ -82,6 +85,9 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 		if err := p.store.Release(context.WithoutCancel(ctx), r.lease); err != nil && !errors.Is(err, fulltext.ErrLeaseLost) {
 			return fmt.Errorf("release %s: %w", r.lease, err)
 		}
+		if p.life != nil {
+			p.life.LeaseReleased(r.lease)
+		}
 		return nil
 	}
 	if err := failpoint.Inject("before-attempts"); err != nil {
@@ -107,7 +113,7 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	if err := failpoint.Inject("after-finish"); err != nil {
 		return r.storeErr("finish", err)
 	}
-	j.Work = res.Work
+	j.Work, j.State = res.Work, r.current()
 	p.log.Debug("job finished", "work", j.Work.ID.String(), "state", fin.State, "code", fin.Code, "detail", fin.Detail)
 	if p.observer != nil {
 		p.observer.JobFinished(j, fin, res.Attempts)
@@ -247,6 +253,9 @@ func (r *jobRun) step(ctx context.Context, s fulltext.Step) error {
 		}
 		return err
 	}
+	if r.p.life != nil {
+		r.p.life.JobStep(r.job, s, r.state)
+	}
 	if err := failpoint.Inject("after-ledger-step"); err != nil {
 		return err
 	}
@@ -294,7 +303,11 @@ func (r *jobRun) renew(ctx context.Context, cancel context.CancelFunc) {
 		} else if errors.Is(err, fulltext.ErrLeaseLost) {
 			r.lost = err
 		}
+		l := r.lease
 		r.mu.Unlock()
+		if r.p.life != nil && ctx.Err() == nil {
+			r.p.life.LeaseRenewed(l, err)
+		}
 		if errors.Is(err, fulltext.ErrLeaseLost) {
 			cancel()
 			return
