@@ -368,10 +368,10 @@ func (e *env) p1(ctx context.Context, out io.Writer) error {
 		ariaConns := e.conns.Load() - c1
 		oaT, arT, rss = append(oaT, total), append(arT, ar.wall), append(rss, res.maxRSS)
 		oaC, arC = append(oaC, res.cpu+exp.cpu), append(arC, ar.cpu)
-		fmt.Fprintf(out, "P1 run=%d n=%d size=%d workers=%d oafetch=%s (pull %s + export %s) aria2c=%s ratio=%.2f oafetch_cpu=%s aria2c_cpu=%s cpu_ratio=%.2f oafetch_ok=%d aria2c_bytes=%d oafetch_maxrss=%dMiB requests=%d conns=%d reuse=%.1f%% aria2c_conns=%d load=%s\n",
-			r+1, e.o.n, e.o.size, e.o.workers, secs(total), secs(res.wall), secs(exp.wall), secs(ar.wall),
-			total.Seconds()/ar.wall.Seconds(), secs(res.cpu+exp.cpu), secs(ar.cpu), (res.cpu+exp.cpu).Seconds()/max(ar.cpu.Seconds(), 1e-9), codes["ok-pdf"], got, res.maxRSS>>10, reqs, conns,
-			100*(1-float64(conns)/float64(max(reqs, 1))), ariaConns, loadavg())
+		fmt.Fprintf(out, "P1 run=%d n=%d size=%d workers=%d oafetch=%s (pull %s + export %s) oafetch_cpu=%s %s oafetch_ok=%d oafetch_maxrss=%dMiB requests=%d conns=%d reuse=%.1f%% aria2c_bytes=%d aria2c_conns=%d load=%s\n",
+			r+1, e.o.n, e.o.size, e.o.workers, secs(total), secs(res.wall), secs(exp.wall), secs(res.cpu+exp.cpu),
+			e.vsAria(total, ar.wall, res.cpu+exp.cpu, ar.cpu), codes["ok-pdf"], res.maxRSS>>10, reqs, conns,
+			100*(1-float64(conns)/float64(max(reqs, 1))), got, ariaConns, loadavg())
 		if codes["ok-pdf"] != e.o.n || got != int64(e.o.n)*e.o.size {
 			return fmt.Errorf("P1 run %d: oafetch ok-pdf %d, aria2c %d bytes; want %d files of %d bytes (codes %v)", r+1, codes["ok-pdf"], got, e.o.n, e.o.size, codes)
 		}
@@ -380,9 +380,18 @@ func (e *env) p1(ctx context.Context, out io.Writer) error {
 	}
 	mo, ma := median(oaT), median(arT)
 	co, ca := median(oaC), median(arC)
-	fmt.Fprintf(out, "P1 median of %d: n=%d size=%d oafetch=%s aria2c=%s ratio=%.2f oafetch_cpu=%s aria2c_cpu=%s cpu_ratio=%.2f oafetch_maxrss=%dMiB\n",
-		e.o.runs, e.o.n, e.o.size, secs(mo), secs(ma), mo.Seconds()/ma.Seconds(), secs(co), secs(ca), co.Seconds()/max(ca.Seconds(), 1e-9), medianInt(rss)>>10)
+	fmt.Fprintf(out, "P1 median of %d: n=%d size=%d oafetch=%s oafetch_cpu=%s %s oafetch_maxrss=%dMiB\n",
+		e.o.runs, e.o.n, e.o.size, secs(mo), secs(co), e.vsAria(mo, ma, co, ca), medianInt(rss)>>10)
 	return nil
+}
+
+// vsAria formats aria2c's wall and CPU times and oafetch's ratios to them.
+func (e *env) vsAria(wall, ariaWall, cpu, ariaCPU time.Duration) string {
+	if !e.o.aria2 {
+		return "aria2c=skipped"
+	}
+	return fmt.Sprintf("aria2c=%s ratio=%.2f aria2c_cpu=%s cpu_ratio=%.2f", secs(ariaWall), wall.Seconds()/ariaWall.Seconds(),
+		secs(ariaCPU), cpu.Seconds()/max(ariaCPU.Seconds(), 1e-9))
 }
 
 func dirBytes(dir string) (int64, error) {
