@@ -11,7 +11,7 @@ import (
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
-// Reconcile, in one transaction, bumps the epoch of every leased job whose
+// Reconcile bumps, in one transaction, the epoch of every leased job whose
 // lease expired (fencing out its holder) and returns it to PLANNED, due at
 // once; a job that has used all its attempts becomes FAILED with code
 // internal and a detail naming the lost lease. The expired rows are locked
