@@ -98,7 +98,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err != nil {
 		return err
 	}
-	arts, err := a.openArtifactStore(&o.store)
+	arts, err := a.openArtifactStore(ctx, &o.store, cfg)
 	if err != nil {
 		return err
 	}
