@@ -133,26 +133,18 @@ func policyConfig(cfg Config) (hostpolicy.PolicyConfig, error) {
 	return pc, nil
 }
 
-// analyzePage is the cascade's view of the landing package.
+// analyzePage is the cascade's view of the landing package: a wall keeps
+// no links (they lead to the same wall); a refusal the page does not
+// explain further is what its status says (landing.Result.Code).
 func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Work) cascade.Page {
 	res := landing.Extract(pageURL, status, f.Header, f.Page, landing.Hint{
 		DOI: w.IDs.DOI, Title: w.Title, PMCID: w.IDs.PMCID, ArXiv: w.IDs.ArXiv,
 	})
-	p := cascade.Page{Refresh: res.Refresh}
-	for _, l := range res.Links {
-		p.Links = append(p.Links, fulltext.Candidate{URL: l.URL, Kind: l.Kind, Technique: l.Technique, Score: l.Score})
-	}
+	p := cascade.Page{Refresh: res.Refresh, Links: res.Candidates("", pageURL)}
 	if res.Verdict != landing.VerdictArticle || len(p.Links) == 0 {
-		p.Code = res.Verdict.Code()
-		if res.Verdict != landing.VerdictArticle && res.Verdict != landing.VerdictFullTextHTML {
-			// A wall: its links lead to the same wall.
-			p.Links = nil
-			p.Refresh = ""
-		}
-		// A refusal the page does not explain further is what its status says.
-		if (status == http.StatusUnauthorized || status == http.StatusForbidden) &&
-			(res.Verdict == landing.VerdictError || res.Verdict == landing.VerdictArticle) {
-			p.Code = fulltext.CodeBlockedForbidden
+		p.Code = res.Code()
+		if res.Verdict.Blocked() || res.Verdict == landing.VerdictError {
+			p.Links, p.Refresh = nil, ""
 		}
 	}
 	return p

@@ -74,7 +74,8 @@ var (
 	refuseTextWords = []string{"suppl", "supporting", "figure", "purchase", "preview", "get access", "epdf",
 		"e-reader", "citation", "cite this", "bibtex", "endnote", "slides", "poster", "erratum", "correction",
 		"license", "licence", "permission", "request", "register", "another article", "table of contents",
-		"issue pdf", "full issue", "abstract book", "epub", "annex", "anhang", "appendi", "zusatz", "anexo", "allegat"}
+		"issue pdf", "full issue", "abstract book", "epub", "annex", "anhang", "appendi", "zusatz", "anexo", "allegat",
+		"guideline", "instructions for", "policy", "template", "flyer", "brochure", "catalog", "price list", "terms"}
 	refuseTextRe  = regexp.MustCompile(`^buy|buy |buy$|\brent\b|\bris\b|log ?in|sign ?in|\breprint|\bcover\b|\btoc\b`)
 	fileHrefRe    = regexp.MustCompile(`download|telecharg|descarg|/file|fulltext|deliver|bitstream|viewcontent|getfile`)
 	otherFormatRe = regexp.MustCompile(`(^|[^a-z])(html|xml|epub|mobi|audio|video|mp4|zip|docx?)([^a-z]|$)`)

@@ -38,7 +38,7 @@ func BuildURLs(pageURL string, hint Hint) []Link {
 	if u, err := url.Parse(strings.TrimSpace(pageURL)); err == nil && u.IsAbs() && isHTTP(u.Scheme) && u.Host != "" {
 		for _, r := range patternRules {
 			if target, ok := r.build(u); ok && target != "" {
-				c.add(target, fulltext.KindPDF, "pattern:"+r.name, r.score)
+				c.add(target, fulltext.KindPDF, techPattern+":"+r.name, r.score)
 			}
 		}
 	}

@@ -50,7 +50,8 @@ type signals struct {
 var (
 	titleRe       = regexp.MustCompile(`(?s)<title[^>]*>(.*?)</title>`)
 	articleMeta   = []string{"citation_title", "citation_doi", "citation_pdf_url", "dc.title", "prism.doi", "eprints.title", "bepress_citation", `"scholarlyarticle"`}
-	oaMarkers     = []string{"citation_fulltext_world_readable", `"isaccessibleforfree": true`, `"isaccessibleforfree":true`, `"isaccessibleforfree": "true"`, `"isaccessibleforfree":"true"`, "creativecommons.org/licenses", ">open access<", "oa-badge", "open-access-badge"}
+	oaMarkers     = []string{"citation_fulltext_world_readable", `"isaccessibleforfree": true`, `"isaccessibleforfree":true`, `"isaccessibleforfree": "true"`, `"isaccessibleforfree":"true"`, `"isopenaccess":true`, `name="citation_access" content="all"`, "creativecommons.org/licenses", "oa-badge", "open-access-badge", "access-icon oa"}
+	oaBadgeRe     = regexp.MustCompile(`>\s*(open access|free access|acceso abierto|accès libre|acesso aberto)\s*<`)
 	sectionHeadRe = regexp.MustCompile(`<h[2-4][^>]*>\s*(?:<[^>]+>\s*)*(?:[0-9ivx]+\.?\s*)?(introduction|background|methods|materials and methods|methodology|results|discussion|conclusions?|acknowledge?ments|references)\b`)
 )
 
@@ -63,7 +64,7 @@ func newSignals(body []byte) *signals {
 		s.title = strings.Join(strings.Fields(html.UnescapeString(string(m[1]))), " ")
 	}
 	s.article = s.hasAny(articleMeta...)
-	s.oa = s.hasAny(oaMarkers...)
+	s.oa = s.hasAny(oaMarkers...) || oaBadgeRe.Match(s.body)
 	return s
 }
 
@@ -154,7 +155,10 @@ func isCaptcha(s *signals) bool {
 		"are you a robot", "not a robot", "unusual traffic from your computer", "verify you are human", "solve the captcha", "enter the characters you see")
 }
 
-var notFoundTitleRe = regexp.MustCompile(`\b(404|not found|page not found|doi not found|no longer available|page unavailable|does not exist|doesn't exist|error)\b|nicht gefunden|introuvable|no encontrada|não encontrada`)
+// notFoundTitleRe matches error-page titles; "error" counts only at the
+// start or end of a title ("Error", "Server Error"), not inside one
+// ("Measurement error in …").
+var notFoundTitleRe = regexp.MustCompile(`\b(404|410|not found|page not found|doi not found|no longer available|page unavailable|does not exist|doesn't exist|access denied|forbidden)\b|^error\b|\berror$|error 40\d|error 50\d|nicht gefunden|introuvable|no encontrada|não encontrada`)
 
 func isError(status int, s *signals) bool {
 	if status >= 400 {

@@ -97,3 +97,22 @@ func TestResultCode(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyTitles(t *testing.T) {
+	t.Parallel()
+	tests := map[string]Verdict{
+		"Error":               VerdictError,
+		"Server Error":        VerdictError,
+		"Error 404 - Example": VerdictError,
+		"Measurement error in ecological surveys": VerdictArticle,
+		"Page not found | Example":                VerdictError,
+	}
+	for title, want := range tests {
+		if got := Classify(200, nil, []byte("<html><head><title>"+title+"</title></head></html>")); got != want {
+			t.Errorf("title %q: %q, want %q", title, got, want)
+		}
+	}
+	if got := Classify(200, nil, []byte(articleHead+`<span>Open Access</span><a>Purchase PDF</a>`)); got != VerdictArticle {
+		t.Errorf("open-access badge with a print sale: %q, want article", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -97,6 +98,11 @@ func TestCorpus(t *testing.T) {
 			got := Extract(tc.URL, status, tc.header(), body, tc.Hint)
 			checkInvariants(t, got)
 			checkExpect(t, tc, got)
+			for _, l := range got.Links {
+				if !slices.Contains(Techniques(), l.Technique) {
+					t.Errorf("technique %q of %s is not in Techniques()", l.Technique, l.URL)
+				}
+			}
 
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
@@ -155,6 +161,28 @@ func checkExpect(t *testing.T, tc corpusCase, got Result) {
 			if l.URL == bad {
 				t.Errorf("link %s (%s) must not be found", bad, l.Technique)
 			}
+		}
+	}
+}
+
+// TestCorpusBodyAlone checks what `oafetch extract` sees: each page read
+// without its status and headers still gets its expected verdict.
+func TestCorpusBodyAlone(t *testing.T) {
+	t.Parallel()
+	cases, pages := loadCorpus(t)
+	for _, path := range pages {
+		name := strings.TrimSuffix(filepath.Base(path), ".html")
+		tc, ok := cases[name]
+		if !ok {
+			continue // reported by TestCorpus
+		}
+		body, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Extract(tc.URL, 0, nil, body, tc.Hint)
+		if got.Verdict != tc.Expect.Verdict {
+			t.Errorf("%s without status and headers: verdict %q, want %q", name, got.Verdict, tc.Expect.Verdict)
 		}
 	}
 }

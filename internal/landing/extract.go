@@ -44,7 +44,7 @@ import (
 // a DOI other than the work's (hint.DOI, else the page's own DOI).
 //
 // The verdict is Classify's, except that a body that is a file is an
-// article. Walls yield no links except paywalls, whose links are kept at
+// article (an error when the status is 4xx/5xx). Walls yield no links except paywalls, whose links are kept at
 // half score (see the rules in landing.go). Extract never fails and never
 // panics on malformed input.
 func Extract(pageURL string, status int, header http.Header, body []byte, hint Hint) Result {
@@ -57,15 +57,26 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 
 	if k := fileKind(body); k != "" {
 		res.Verdict = VerdictArticle
-		if c.page != nil && status < 400 {
+		if status >= 400 {
+			// A file sent with an error status is not to be trusted.
+			res.Verdict = VerdictError
+		} else if c.page != nil {
 			c.add(c.pageKey, k, techResponse, scoreResponse)
 		}
 		res.Links = c.result(1)
 		return res
 	}
 
+	if len(body) > maxPageBytes {
+		body = body[:maxPageBytes]
+	}
+	body = utf8Body(header, body)
 	sig := newSignals(body)
 	res.Verdict = classify(status, header, sig)
+	if loc, ok := Redirect(pageURL, status, header); ok && loc != c.pageKey {
+		// A redirect answer: its Location is where the page sends us.
+		res.Refresh = loc
+	}
 
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
 	if err != nil {
@@ -112,11 +123,17 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	viewers(c, p)
 	scriptURLs(c, p)
 	for _, l := range BuildURLs(c.pageKey, Hint{}) {
-		c.add(l.URL, l.Kind, l.Technique, scorePattern)
+		score := scorePattern
+		if preferredPatterns[l.Technique] {
+			score = scorePreferredPattern
+		}
+		c.add(l.URL, l.Kind, l.Technique, score)
 	}
 	anchorsAndPlatforms(c, p)
 	pageURLPDF(c, body)
-	res.Refresh = refresh(c, doc, p)
+	if res.Refresh == "" {
+		res.Refresh = refresh(c, doc, p, sig.article)
+	}
 
 	factor := 1.0
 	if res.Verdict == VerdictPaywall {
@@ -124,6 +141,20 @@ func Extract(pageURL string, status int, header http.Header, body []byte, hint H
 	}
 	res.Links = c.result(factor)
 	return res
+}
+
+// maxPageBytes bounds the part of a page that is analysed: landing pages
+// are far smaller, and the cost of a hostile page stays bounded.
+const maxPageBytes = 8 << 20
+
+// preferredPatterns are URL patterns that beat what the page itself says:
+// Wiley's citation_pdf_url (/doi/pdf/) answers an HTML ePDF reader while
+// /doi/pdfdirect/ answers the file; PMC's own PDF sits behind a
+// proof-of-work page for non-browsers while Europe PMC renders the same
+// article.
+var preferredPatterns = map[string]bool{
+	techPattern + ":wiley-pdfdirect": true,
+	techPattern + ":pmc-europepmc":   true,
 }
 
 // jsonLDIdentity reads identity from JSON-LD without adding links (links

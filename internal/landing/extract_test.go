@@ -177,6 +177,9 @@ func TestExtractRefresh(t *testing.T) {
 		{"js assign", `<script>window.location.assign("https://other.example/c")</script>`, "https://other.example/c"},
 		{"interstitial redirectURL", `<input type="hidden" name="redirectURL" value="https%3A%2F%2Ft.example%2Fd">`, "https://t.example/d"},
 		{"javascript: target dropped", `<script>location.href = "javascript:void(0)";</script>`, ""},
+		{"slow meta refresh is a time-out", `<meta http-equiv="refresh" content="1800; url=/logout">`, ""},
+		{"meta refresh on an article", `<meta name="citation_title" content="A"><meta http-equiv="refresh" content="0;url=/full">`, "https://pub.example/full"},
+		{"button handler on an article", `<meta name="citation_title" content="A"><script>function go(){ location.href = "/login"; }</script>`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,5 +233,62 @@ func TestParseLinkHeader(t *testing.T) {
 	}
 	if got[1].rel != "describedby" || got[1].typ != "application/ld+json;q=1,2" {
 		t.Errorf("second = %+v", got[1])
+	}
+}
+
+func TestExtractRedirectAnswer(t *testing.T) {
+	t.Parallel()
+	h := http.Header{"Location": {"/consent?redirect=%2Fdoi%2F10.5555%2Fx"}}
+	r := Extract("https://pub.example/doi/10.5555/x", 302, h, nil, Hint{})
+	if r.Refresh != "https://pub.example/consent?redirect=%2Fdoi%2F10.5555%2Fx" {
+		t.Errorf("Refresh = %q, want the resolved Location", r.Refresh)
+	}
+}
+
+func TestTechniquesCoverFoundLinks(t *testing.T) {
+	t.Parallel()
+	known := map[string]bool{}
+	for _, tech := range Techniques() {
+		if known[tech] {
+			t.Errorf("technique %q listed twice", tech)
+		}
+		known[tech] = true
+	}
+	cases, pages := loadCorpus(t)
+	_ = pages
+	for name, tc := range cases {
+		if tc.Expect.Technique != "" && !known[tc.Expect.Technique] {
+			t.Errorf("%s: technique %q missing from Techniques()", name, tc.Expect.Technique)
+		}
+	}
+	for _, l := range BuildURLs("https://www.mdpi.com/2072-4292/15/4/1234", Hint{ArXiv: "1905.99123", PMCID: "PMC1", DOI: "10.1371/journal.pone.0000001"}) {
+		if !known[l.Technique] {
+			t.Errorf("BuildURLs technique %q missing from Techniques()", l.Technique)
+		}
+	}
+}
+
+func TestExtractCharset(t *testing.T) {
+	t.Parallel()
+	// "Café" in ISO-8859-1, declared in the header and in a meta tag.
+	body := []byte("<html><head><meta charset=\"iso-8859-1\"><meta name=\"citation_title\" content=\"Caf\xe9\"></head></html>")
+	for _, h := range []http.Header{{"Content-Type": {"text/html; charset=ISO-8859-1"}}, nil} {
+		r := Extract("https://pub.example/a", 200, h, body, Hint{})
+		if r.Identity.Title != "Café" {
+			t.Errorf("header %v: title = %q, want Café", h, r.Identity.Title)
+		}
+	}
+}
+
+func TestResultCandidates(t *testing.T) {
+	t.Parallel()
+	r := Result{Verdict: VerdictArticle, Links: []Link{
+		{URL: "https://a.example/x.pdf", Kind: fulltext.KindPDF, Technique: techCitationPDF, Score: 0.94},
+		{URL: "https://a.example/full", Kind: fulltext.KindHTML, Technique: techCitationHTML, Score: 0.4},
+	}}
+	got := r.Candidates("landing", "https://a.example/page")
+	if len(got) != 2 || got[0].Referer != "https://a.example/page" || got[0].Source != "landing" ||
+		got[0].Technique != techCitationPDF || got[0].Landing || got[1].Landing || got[1].Kind != fulltext.KindHTML {
+		t.Fatalf("Candidates = %+v", got)
 	}
 }

@@ -117,3 +117,27 @@ func BenchmarkExtract(b *testing.B) {
 		Extract("https://journals.example.org/jsim/article/10.5555/jsim.2021.0042", 200, nil, body, Hint{DOI: "10.5555/jsim.2021.0042"})
 	}
 }
+
+// TestCorpusTruncated runs every corpus page cut at several points: broken
+// markup must still give a valid Result.
+func TestCorpusTruncated(t *testing.T) {
+	t.Parallel()
+	pages, err := filepath.Glob(filepath.Join("testdata", "corpus", "*.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < 8; i++ {
+			cut := body[:len(body)*i/8]
+			r := Extract("https://pub.example/doi/10.5555/x.1", 200, nil, cut, Hint{DOI: "10.5555/x.1"})
+			checkInvariants(t, r)
+			if v := Classify(200, nil, cut); !v.Valid() {
+				t.Fatalf("%s cut at %d: verdict %q", p, len(cut), v)
+			}
+		}
+	}
+}

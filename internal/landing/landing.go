@@ -129,14 +129,31 @@ type Result struct {
 	// Links are best first; never nil after Extract (an empty list marshals
 	// as []).
 	Links []Link `json:"links"`
-	// Refresh is where the page sends the browser (meta refresh, JavaScript
-	// location bounce, interstitial redirect form), absolute; empty when
-	// the page does not redirect or is a wall.
+	// Refresh is where the page sends the browser, absolute: the Location
+	// of a 3xx answer, else (except on challenge, captcha, login, cookie and
+	// error pages) a meta refresh of at most 10 s, or, on pages without
+	// article metadata, a JavaScript location bounce or an interstitial
+	// redirect form. Empty when the page does not redirect.
 	Refresh string `json:"refresh,omitempty"`
 	// Identity comes from Highwire, Dublin Core, PRISM and JSON-LD tags.
 	Identity Identity `json:"identity"`
 
 	status int
+}
+
+// Candidates turns the links into download candidates of source, best
+// first, each carrying the page as Referer (publishers check it) and its
+// technique. An html link is the HTML full text (Kind html), not a page to
+// scrape: Landing stays false.
+func (r Result) Candidates(source, pageURL string) []fulltext.Candidate {
+	out := make([]fulltext.Candidate, 0, len(r.Links))
+	for _, l := range r.Links {
+		out = append(out, fulltext.Candidate{
+			URL: l.URL, Kind: l.Kind, Source: source, Technique: l.Technique,
+			Referer: pageURL, Score: l.Score,
+		})
+	}
+	return out
 }
 
 // Code is the outcome code for a search that ended on this page:

@@ -12,23 +12,24 @@ import (
 
 // Base scores of the techniques, from cheap and precise to heuristic.
 const (
-	scoreResponse      = 1.0
-	scoreSignpostHdr   = 0.96
-	scoreSignpostLink  = 0.95
-	scoreCitationPDF   = 0.94
-	scoreMetaVariant   = 0.93
-	scoreAlternate     = 0.92
-	scoreJSONLD        = 0.9
-	scoreScienceDirect = 0.88
-	scorePlatform      = 0.85
-	scoreViewer        = 0.8
-	scoreXML           = 0.75
-	scoreLaterPDFMeta  = 0.72
-	scoreScript        = 0.7
-	scoreAnchor        = 0.55 // plus up to 0.13 for strong wording
-	scorePattern       = 0.6
-	scoreHTMLMeta      = 0.4
-	scorePageURLPDF    = 0.3
+	scoreResponse         = 1.0
+	scoreSignpostHdr      = 0.96
+	scoreSignpostLink     = 0.95
+	scorePreferredPattern = 0.95
+	scoreCitationPDF      = 0.94
+	scoreMetaVariant      = 0.93
+	scoreAlternate        = 0.92
+	scoreJSONLD           = 0.9
+	scoreScienceDirect    = 0.88
+	scorePlatform         = 0.85
+	scoreViewer           = 0.8
+	scoreXML              = 0.75
+	scoreLaterPDFMeta     = 0.72
+	scoreScript           = 0.7
+	scoreAnchor           = 0.55 // plus up to 0.13 for strong wording
+	scorePattern          = 0.6
+	scoreHTMLMeta         = 0.4
+	scorePageURLPDF       = 0.3
 )
 
 // collector gathers links, resolving, filtering and de-duplicating them.

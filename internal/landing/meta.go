@@ -27,6 +27,25 @@ const (
 	techPageURLPDF   = "page-url-pdf"
 )
 
+// Techniques returns every technique name Extract and BuildURLs can put in
+// a Link, so that telemetry can report per-technique yield, misses
+// included.
+func Techniques() []string {
+	out := []string{
+		techResponse, techSignpostHdr, techSignpostLink, techCitationPDF, techAlternate, techJSONLD,
+		techScienceDir, techViewer, techCitationXML, techScript, techAnchor, techCitationHTML, techPageURLPDF,
+		"id:arxiv", "id:europepmc-render", "id:plos",
+	}
+	out = append(out, pdfMetaVariants...)
+	for _, r := range platformRules {
+		out = append(out, r.name)
+	}
+	for _, r := range patternRules {
+		out = append(out, techPattern+":"+r.name)
+	}
+	return out
+}
+
 // pdfMetaVariants are the other names of citation_pdf_url.
 var pdfMetaVariants = []string{
 	"bepress_citation_pdf_url", "eprints.document_url", "dc.identifier.pdf",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/PuerkitoBio/goquery"
@@ -17,7 +18,7 @@ var (
 	scriptURLRe = regexp.MustCompile(`(?i)["']?\b(pdf_?url|pdf_?path|pdf_?link|pdf_?src|pdf_?file|pdf_?download_?url|download_?pdf_?url|full_?text_?pdf_?url|citation_?pdf_?url|pdfviewer_?url)\b["']?\s*[:=]\s*["']([^"'\s<>]{4,})["']`)
 	// jsLocationRe finds JavaScript location bounces.
 	jsLocationRe = regexp.MustCompile(`(?:window\.|document\.|top\.|self\.)?location(?:\.href)?\s*=\s*["']([^"'\s<>]+)["']|location\.(?:replace|assign)\(\s*["']([^"'\s<>]+)["']\s*\)`)
-	refreshRe    = regexp.MustCompile(`(?i)^\s*\d*(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?(.*)$`)
+	refreshRe    = regexp.MustCompile(`(?i)^\s*(\d*)(?:\.\d*)?\s*[;,]?\s*(?:url\s*=\s*)?(.*)$`)
 )
 
 // unescapeJS undoes the escapes JSON and JavaScript put in URLs.
@@ -88,22 +89,34 @@ func scienceDirect(c *collector, doc *goquery.Document) {
 	})
 }
 
+// maxRefreshDelay is the longest meta refresh taken for a redirect; longer
+// ones are session time-outs ("refresh 1800; url=/logout").
+const maxRefreshDelay = 10
+
 // refresh returns where the page sends the browser: <meta http-equiv=refresh>
-// with a URL, a JavaScript location bounce, or an interstitial redirect form
-// (Elsevier linkinghub's redirectURL). A target equal to the page is
-// ignored.
-func refresh(c *collector, doc *goquery.Document, p *page) string {
+// with a URL and a short delay, or — on pages without article metadata, where
+// it cannot be a button's handler — a JavaScript location bounce or an
+// interstitial redirect form (Elsevier linkinghub's redirectURL). A target
+// equal to the page is ignored.
+func refresh(c *collector, doc *goquery.Document, p *page, article bool) string {
 	var targets []string
 	doc.Find("meta[http-equiv]").Each(func(_ int, s *goquery.Selection) {
 		if !strings.EqualFold(strings.TrimSpace(s.AttrOr("http-equiv", "")), "refresh") {
 			return
 		}
 		content := s.AttrOr("content", "")
-		if m := refreshRe.FindStringSubmatch(content); m != nil && strings.TrimSpace(m[1]) != "" &&
-			strings.ContainsAny(strings.ToLower(content), "=/") {
-			targets = append(targets, strings.Trim(strings.TrimSpace(m[1]), `"'`))
+		m := refreshRe.FindStringSubmatch(content)
+		if m == nil || strings.TrimSpace(m[2]) == "" || !strings.ContainsAny(strings.ToLower(content), "=/") {
+			return
 		}
+		if delay, err := strconv.Atoi(m[1]); err == nil && delay > maxRefreshDelay {
+			return
+		}
+		targets = append(targets, strings.Trim(strings.TrimSpace(m[2]), `"'`))
 	})
+	if article {
+		return firstTarget(c, targets)
+	}
 	if v := p.inputs["redirecturl"]; v != "" {
 		if dec, err := url.QueryUnescape(v); err == nil {
 			v = dec
@@ -115,6 +128,10 @@ func refresh(c *collector, doc *goquery.Document, p *page) string {
 			targets = append(targets, unescapeJS(m[1]+m[2]))
 		}
 	}
+	return firstTarget(c, targets)
+}
+
+func firstTarget(c *collector, targets []string) string {
 	for _, t := range targets {
 		if u := c.resolve(t); u != nil && u.String() != c.pageKey {
 			return u.String()

@@ -66,7 +66,8 @@ func TestHostileRoutes(t *testing.T) {
 		return hops, resp{}
 	}
 
-	wk, u := lead(RouteRedirectChain)
+	var wk Work
+	_, u := lead(RouteRedirectChain)
 	hops, r := follow(u, 20)
 	if len(hops) != 12 {
 		t.Errorf("chain: %d requests, want 12 (11 redirects)", len(hops))
@@ -119,7 +120,7 @@ func TestHostileRoutes(t *testing.T) {
 		t.Errorf("drip: %d bytes", len(r.body))
 	}
 
-	wk, u = lead(RouteBadFilename)
+	_, u = lead(RouteBadFilename)
 	r = get(t, c, u)
 	checkPDF(t, r)
 	if r.header.Get("Content-Disposition") != `attachment; filename="../../x"` {

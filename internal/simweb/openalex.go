@@ -87,8 +87,10 @@ func parseSelect(v string) ([]string, error) {
 		f = strings.TrimSpace(f)
 		if !slices.Contains(rootFields, f) {
 			if strings.Contains(f, ".") {
+				//nolint:staticcheck // ST1005: the text is OpenAlex's own error message, sent verbatim
 				return nil, fmt.Errorf("select: %s is not a valid select field. Only root-level fields can be selected.", f)
 			}
+			//nolint:staticcheck // ST1005: the text is OpenAlex's own error message, sent verbatim
 			return nil, fmt.Errorf("select: %s is not a valid select field.", f)
 		}
 		out = append(out, f)

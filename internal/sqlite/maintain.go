@@ -10,7 +10,7 @@ import (
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
-// Reconcile, in one immediate transaction, bumps the epoch of every leased
+// Reconcile bumps, in one immediate transaction, the epoch of every leased
 // job whose lease expired (fencing out its holder) and returns it to
 // PLANNED, due at once; a job that has used all its attempts becomes FAILED
 // with code internal and a detail naming the lost lease. Each job recovered

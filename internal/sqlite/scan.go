@@ -12,9 +12,6 @@ import (
 const jobColumns = `id, key, work, record, state, epoch, owner, lease_until, attempts,
 	not_before, outcome, code, detail, result, created_at, updated_at`
 
-// leasedStates is the SQL list of the states held under a lease.
-const leasedStates = `('LEASED', 'HEAD_DONE', 'RESUME_OK', 'STREAMING')`
-
 // scanner is *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
