@@ -203,3 +203,11 @@ func TestConnectionLoss(t *testing.T) {
 		t.Fatalf("Finish after reconnect: %v", err)
 	}
 }
+
+func TestWorkerRegistryConformance(t *testing.T) {
+	t.Parallel()
+	testDSN(t)
+	fulltexttest.RunWorkerRegistryTests(t, func(t *testing.T, clock *fulltext.StubClock) fulltext.WorkerRegistry {
+		return open(t, newSchema(t), postgres.Options{Clock: clock})
+	})
+}
