@@ -27,8 +27,9 @@ type host struct {
 	changed        chan struct{} // closed and replaced whenever a slot frees or the limit grows
 	br             breaker
 	lastRetryAfter time.Duration
-	holdUntil      time.Time // Retry-After within the cap: wait until then
-	pausedUntil    time.Time // operator pause or Retry-After beyond the cap: fail fast
+	crawl          rate.Limit // robots.txt Crawl-delay pacing, 0 when none (see pace)
+	holdUntil      time.Time  // Retry-After within the cap: wait until then
+	pausedUntil    time.Time  // operator pause or Retry-After beyond the cap: fail fast
 	robots         *robotsEntry
 }
 
