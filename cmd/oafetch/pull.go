@@ -139,9 +139,11 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	start := time.Now()
 	prog := newProgress(a.stderr, store, log)
 	pool := newPool(cfg, o.run.workers, store, arts, rt, log, prog)
+	stopFleet := startFleet(ctx, store, rt.policy, time.Duration(cfg.Jobs.LeaseTTL), log)
 	stopProgress := prog.start(ctx)
 	runErr := pool.Run(ctx, a.stop)
 	stopProgress()
+	stopFleet()
 	st, err := store.Stats(context.WithoutCancel(ctx))
 	if err != nil {
 		return asStoreErr(fmt.Errorf("stats: %w", err))
