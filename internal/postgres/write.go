@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -82,42 +81,62 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 	if err != nil {
 		return fmt.Errorf("postgres: finish %v: %w", l, err)
 	}
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		cur, attempts, err := fence(ctx, tx, l)
-		if err != nil {
-			return err
+	var from []string // the leased states f.State may be reached from
+	for _, st := range fulltext.AllStates {
+		if st.Leased() && fulltext.CanTransition(st, f.State) {
+			from = append(from, string(st))
 		}
-		if !fulltext.CanTransition(cur, f.State) {
-			return fmt.Errorf("%s → %s: %w", cur, f.State, fulltext.ErrBadTransition)
-		}
-		state, detail, retry := f.State, f.Detail, false
-		if state == fulltext.StatePlanned {
-			retry = true
-			if attempts >= s.maxAttempts {
-				state, retry = fulltext.StateFailed, false
-				detail = strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
-			}
-		}
-		if _, err := tx.Exec(ctx, q(`UPDATE jobs SET state = $2, lease_until = NULL,
-				not_before = CASE WHEN $3 THEN greatest(coalesce($4::timestamptz, :now), :now) ELSE not_before END,
-				outcome = $5, code = $6, detail = $7, result = $8::jsonb, updated_at = :now
-				WHERE id = $9 AND epoch = $10`),
-			s.now(), state, retry, tsArg(f.NotBefore), f.Outcome, f.Code, detail, result, l.JobID, l.Epoch); err != nil {
-			return err
-		}
-		if state == fulltext.StateFinalized || state == fulltext.StateDeduped {
-			if _, err := tx.Exec(ctx, q(`INSERT INTO ledger (job_id, epoch, op, status, detail, at)
-					VALUES ($2, $3, 'FINALIZE', 'completed', $4, :now)`), s.now(), l.JobID, l.Epoch, string(state)); err != nil {
-				return fmt.Errorf("finalize ledger row: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	var cur, next *string
+	err = ctx.Err()
+	if err == nil {
+		err = s.pool.QueryRow(ctx, q(finishSQL), s.now(), l.JobID, l.Epoch, f.State, from, s.maxAttempts,
+			tsArg(f.NotBefore), f.Outcome, f.Code, f.Detail, result).Scan(&cur, &next)
+	}
+	switch {
+	case err != nil:
+	case cur == nil || !fulltext.JobState(*cur).Leased():
+		err = fulltext.ErrLeaseLost
+	case next == nil:
+		err = fmt.Errorf("%s → %s: %w", *cur, f.State, fulltext.ErrBadTransition)
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: finish %v: %w", l, err)
 	}
 	return nil
 }
+
+// finishSQL ends an attempt in one statement (one round trip, one implicit
+// transaction): it locks the job row by (id, epoch), updates it when its
+// state is one f.State may be reached from, and writes the FINALIZE ledger
+// row when the new state is FINALIZED or DEDUPED. It returns the state
+// before (NULL: no such lease) and after (NULL: nothing changed). A retry
+// (PLANNED) of a job that has used all its attempts becomes FAILED.
+//
+//	$1 now  $2 id  $3 epoch  $4 state  $5 from states  $6 max attempts
+//	$7 not_before  $8 outcome  $9 code  $10 detail  $11 result
+const finishSQL = `WITH cur AS (
+	SELECT id, state, attempts, (attempts >= $6 AND $4::text = 'PLANNED') AS exhausted
+	FROM jobs WHERE id = $2 AND epoch = $3 FOR UPDATE
+), upd AS (
+	UPDATE jobs SET
+		state = CASE WHEN cur.exhausted THEN 'FAILED' ELSE $4::text END,
+		lease_until = NULL,
+		not_before = CASE WHEN $4::text = 'PLANNED' AND NOT cur.exhausted
+			THEN greatest(coalesce($7::timestamptz, :now), :now) ELSE jobs.not_before END,
+		outcome = $8, code = $9,
+		detail = CASE WHEN cur.exhausted
+			THEN trim(format('%s (attempts exhausted: %s of %s used)', $10::text, cur.attempts, $6::integer))
+			ELSE $10::text END,
+		result = $11::jsonb, updated_at = :now
+	FROM cur WHERE jobs.id = cur.id AND jobs.epoch = $3 AND cur.state = ANY($5::text[])
+	RETURNING jobs.id, jobs.state
+), fin AS (
+	INSERT INTO ledger (job_id, epoch, op, status, detail, at)
+	SELECT upd.id, $3, 'FINALIZE', 'completed', upd.state, :now FROM upd
+	WHERE upd.state IN ('FINALIZED', 'DEDUPED')
+)
+SELECT (SELECT state FROM cur), (SELECT state FROM upd)`
 
 // AddAttempts records the attempts of the claim l, stamping each with the
 // lease's job id and epoch. It needs only l's epoch to be current, so it may
