@@ -20,7 +20,7 @@ import (
 func BenchmarkClaimFinish(b *testing.B) {
 	for _, bc := range []struct {
 		goroutines, batch int
-	}{{1, 1}, {4, 1}, {4, 16}} {
+	}{{1, 1}, {4, 1}, {4, 16}, {4, 64}} {
 		b.Run(fmt.Sprintf("goroutines=%d/batch=%d", bc.goroutines, bc.batch), func(b *testing.B) {
 			s := open(b, newSchema(b), postgres.Options{MaxConns: int32(bc.goroutines + 1)})
 			ctx := b.Context()
