@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -25,6 +26,9 @@ type Config struct {
 	Sources  map[string]SourceConfig `toml:"sources"`
 	Fallback FallbackConfig          `toml:"fallback"`
 	S3       S3Config                `toml:"s3"`
+
+	// dialControl is appOptions.dialControl (tests only).
+	dialControl func(network, address string, c syscall.RawConn) error
 }
 
 // S3Config is the [s3] table: how to reach the object store of an

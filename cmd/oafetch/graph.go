@@ -44,7 +44,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		}
 		cts = append(cts, ct)
 	}
-	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts})
+	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{
+		AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts, Control: cfg.dialControl,
+	})
 	maxConc := 1
 	for _, h := range cfg.Hosts {
 		maxConc = max(maxConc, h.Concurrency)
@@ -93,6 +95,10 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		MaxConcurrent: cfg.Fallback.MaxConcurrent,
 		Formats:       formats,
 		DryRun:        dryRun,
+		OnChallenge: func(host string, code fulltext.Code) {
+			policy.Avoid(host, code, "served a challenge wall earlier in this run")
+		},
+		Verify: dl.Verify,
 	}, sources, dl, analyzePage, nil)
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }
@@ -152,12 +158,18 @@ func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Wor
 
 // newPool builds the worker pool over the runtime.
 func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.ArtifactStore, rt *runtime, log *slog.Logger, obs worker.Observer) *worker.Pool {
-	host, _ := os.Hostname()
 	return worker.New(worker.Config{
 		Workers:     workers,
-		Owner:       fmt.Sprintf("%s:%d", host, os.Getpid()),
+		Owner:       workerOwner(),
 		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
+		Refetcher:   rt.download,
 	}, store, arts, rt.cascade, rt.download, obs)
+}
+
+// workerOwner names this process in leases and published host states.
+func workerOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }

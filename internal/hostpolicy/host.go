@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
 // host is the politeness state of one host. Its mutex guards everything
@@ -27,9 +29,10 @@ type host struct {
 	changed        chan struct{} // closed and replaced whenever a slot frees or the limit grows
 	br             breaker
 	lastRetryAfter time.Duration
-	crawl          rate.Limit // robots.txt Crawl-delay pacing, 0 when none (see pace)
-	holdUntil      time.Time  // Retry-After within the cap: wait until then
-	pausedUntil    time.Time  // operator pause or Retry-After beyond the cap: fail fast
+	crawl          rate.Limit      // robots.txt Crawl-delay pacing, 0 when none (see repace)
+	holdUntil      time.Time       // Retry-After within the cap: wait until then
+	pausedUntil    time.Time       // operator pause or Retry-After beyond the cap: fail fast
+	avoid          *fulltext.Error // publisher requests fail with it (Avoid), for the process's life
 	robots         *robotsEntry
 }
 

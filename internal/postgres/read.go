@@ -207,3 +207,19 @@ func (s *Store) SetMeta(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// ListMeta returns every meta key that begins with prefix, with its value.
+// The prefix is matched literally (starts_with, not LIKE) and
+// case-sensitively. An empty map when nothing matches.
+func (s *Store) ListMeta(ctx context.Context, prefix string) (map[string]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT key, value FROM meta WHERE starts_with(key, $1)`, prefix)
+	out := map[string]string{}
+	var k, v string
+	if _, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		out[k] = v
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("postgres: list meta %q: %w", prefix, err)
+	}
+	return out, nil
+}
