@@ -15,11 +15,11 @@ import (
 	"github.com/oafetch/oafetch/internal/hostpolicy"
 )
 
-// processName is this process's name in leases and heartbeats.
+// processName is this process's name in leases and heartbeats
+// (workerOwner), with its host name and pid.
 func processName() (name, host string, pid int) {
 	host, _ = os.Hostname()
-	pid = os.Getpid()
-	return fmt.Sprintf("%s:%d", host, pid), host, pid
+	return workerOwner(), host, os.Getpid()
 }
 
 // startFleet keeps this process's heartbeat in the job store, when the
