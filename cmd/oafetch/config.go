@@ -213,7 +213,8 @@ func ApplyEnv(cfg *Config, environ []string) error {
 		}
 	}
 	// Names the environment contract reserves for things other than keys.
-	reserved := map[string]bool{"OAFETCH_DB": true, "OAFETCH_CONFIG": true, "OAFETCH_OUT": true}
+	// OAFETCH_FAILPOINTS is read by internal/failpoint (the torture harness).
+	reserved := map[string]bool{"OAFETCH_DB": true, "OAFETCH_CONFIG": true, "OAFETCH_OUT": true, "OAFETCH_FAILPOINTS": true}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(k, "OAFETCH_") || reserved[k] || strings.HasPrefix(k, "OAFETCH_SOURCES_") || strings.HasPrefix(k, "OAFETCH_TEST") {

@@ -39,6 +39,10 @@ type Config struct {
 	// Grace is how long in-flight jobs may run after Stop before they are
 	// cancelled and released. Defaults to 5s.
 	Grace time.Duration
+	// ReconcileEvery is the period of the in-run reconciler (expired leases,
+	// temps of dead leases; see Reconcile). Defaults to LeaseTTL; negative
+	// disables it.
+	ReconcileEvery time.Duration
 	// Follow keeps the pool claiming after the store drained (a daemon).
 	Follow bool
 	Clock  fulltext.Clock
@@ -81,6 +85,7 @@ func New(cfg Config, store fulltext.JobStore, artifacts fulltext.ArtifactStore, 
 	cfg.RetryMax = cmp.Or(cfg.RetryMax, 10*time.Minute)
 	cfg.Idle = cmp.Or(cfg.Idle, 250*time.Millisecond)
 	cfg.Grace = cmp.Or(cfg.Grace, 5*time.Second)
+	cfg.ReconcileEvery = cmp.Or(cfg.ReconcileEvery, cfg.LeaseTTL)
 	if cfg.Clock == nil {
 		cfg.Clock = fulltext.SystemClock{}
 	}
@@ -123,6 +128,15 @@ func (p *Pool) Run(ctx context.Context, stop context.Context) error {
 	)
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancelWork() })
+	}
+	if p.cfg.ReconcileEvery > 0 {
+		reconcileCtx, stopReconcile := context.WithCancel(workCtx)
+		reconcileDone := make(chan struct{})
+		go func() {
+			defer close(reconcileDone)
+			p.reconcileLoop(reconcileCtx, p.cfg.ReconcileEvery)
+		}()
+		defer func() { stopReconcile(); <-reconcileDone }()
 	}
 	for i := range p.cfg.Workers {
 		wg.Add(1)
