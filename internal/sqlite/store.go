@@ -73,13 +73,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
-		s.st.close()
+		_ = s.st.close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
 	if s.r, err = sql.Open("sqlite", dsn(path, busy, false)); err != nil {
-		s.st.close()
+		_ = s.st.close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
