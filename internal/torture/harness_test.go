@@ -283,9 +283,10 @@ func (h *harness) openStore(out string) *sqlite.Store {
 func (h *harness) leasedBy(st *sqlite.Store, pid int) map[string]int64 {
 	h.t.Helper()
 	out := map[string]int64{}
-	tag := ":" + strconv.Itoa(pid) + "/"
+	// Owners are "host:pid" (one claimer per process).
+	tag := ":" + strconv.Itoa(pid)
 	err := st.Each(h.t.Context(), func(j fulltext.Job) error {
-		if !j.State.Terminal() && j.State != fulltext.StatePlanned && strings.Contains(j.Owner, tag) {
+		if !j.State.Terminal() && j.State != fulltext.StatePlanned && strings.HasSuffix(j.Owner, tag) {
 			out[j.Work.ID.String()] = j.Epoch
 		}
 		return nil

@@ -51,7 +51,9 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	}()
 	defer func() { cancel(); <-renewDone }()
 
-	if interrupted := p.interruptedOps(ctx, j.ID); len(interrupted) > 0 {
+	// A first claim (epoch 1) has no earlier holder whose operations could
+	// be interrupted: skip the ledger read.
+	if interrupted := p.interruptedOpsAfterFirst(ctx, j); len(interrupted) > 0 {
 		p.log.Info("replaying interrupted operations", "work", j.Work.ID.String(), "ops", interrupted, "epoch", j.Epoch)
 		r.replayFinalize = slices.Contains(interrupted, fulltext.OpFinalize)
 		if p.life != nil {
@@ -319,6 +321,13 @@ func (r *jobRun) renew(ctx context.Context, cancel context.CancelFunc) {
 			r.p.log.Warn("lease renewal failed", "work", r.job.Work.ID.String(), "err", err)
 		}
 	}
+}
+
+func (p *Pool) interruptedOpsAfterFirst(ctx context.Context, j fulltext.Job) []fulltext.Op {
+	if j.Epoch <= 1 {
+		return nil
+	}
+	return p.interruptedOps(ctx, j.ID)
 }
 
 // interruptedOps lists ledger operations a previous holder started and never

@@ -173,11 +173,24 @@ func (p *Pool) Run(ctx context.Context, stop context.Context) error {
 		}()
 		defer func() { stopReconcile(); <-reconcileDone }()
 	}
-	for i := range p.cfg.Workers {
+	// One claimer leases as many jobs as workers are idle, in one store
+	// transaction, and hands them over; claiming only for idle workers
+	// keeps no lease ticking on a job nobody works on.
+	jobs := make(chan fulltext.Job)
+	idle := make(chan struct{}, p.cfg.Workers)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		if err := p.claimLoop(workCtx, stop, idle, jobs); err != nil {
+			fail(err)
+		}
+	}()
+	for range p.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := p.loop(workCtx, stop, fmt.Sprintf("%s/%d", p.cfg.Owner, i)); err != nil {
+			if err := p.work(workCtx, idle, jobs); err != nil {
 				fail(err)
 			}
 		}()
@@ -192,14 +205,54 @@ func (p *Pool) Run(ctx context.Context, stop context.Context) error {
 	return nil
 }
 
-// loop is one worker: claim, process, repeat.
-func (p *Pool) loop(ctx, stop context.Context, owner string) error {
+// work is one worker: say it is idle, take a job, process it, repeat until
+// the claimer closes jobs.
+func (p *Pool) work(ctx context.Context, idle chan<- struct{}, jobs <-chan fulltext.Job) error {
 	for {
+		select {
+		case idle <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		j, ok := <-jobs
+		if !ok {
+			return nil
+		}
+		if err := p.process(ctx, j); err != nil {
+			return err
+		}
+	}
+}
+
+// claimLoop claims jobs for the idle workers until the store is drained
+// (unless Follow) or stop/ctx ends.
+func (p *Pool) claimLoop(ctx, stop context.Context, idle <-chan struct{}, jobs chan<- fulltext.Job) error {
+	waiting := 0 // idle workers blocked on jobs
+	for {
+		if waiting == 0 {
+			select {
+			case <-idle:
+				waiting = 1
+			case <-stop.Done():
+				return nil
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	more:
+		for waiting < p.cfg.Workers {
+			select {
+			case <-idle:
+				waiting++
+			default:
+				break more
+			}
+		}
 		if stop.Err() != nil || ctx.Err() != nil {
 			return nil
 		}
 		claimStart := time.Now()
-		jobs, err := p.store.Claim(ctx, owner, 1, p.cfg.LeaseTTL)
+		claimed, err := p.store.Claim(ctx, p.cfg.Owner, waiting, p.cfg.LeaseTTL)
 		claimTook := time.Since(claimStart)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -207,34 +260,41 @@ func (p *Pool) loop(ctx, stop context.Context, owner string) error {
 			}
 			return fmt.Errorf("claim: %w", err)
 		}
-		if len(jobs) == 0 {
-			pending, err := p.pending(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			if !pending && !p.cfg.Follow {
-				return nil
-			}
-			t := time.NewTimer(p.cfg.Idle)
-			select {
-			case <-t.C:
-			case <-stop.Done():
-			case <-ctx.Done():
-			}
-			t.Stop()
-			continue
-		}
-		for _, j := range jobs {
+		for i, j := range claimed {
 			if p.life != nil {
 				p.life.JobLeased(j, claimTook)
 			}
-			if err := p.process(ctx, j); err != nil {
-				return err
+			select {
+			case jobs <- j:
+				waiting--
+			case <-ctx.Done():
+				// Aborted before a worker took them: give the rest back.
+				for _, r := range claimed[i:] {
+					_ = p.store.Release(context.WithoutCancel(ctx), r.Lease())
+				}
+				return nil
 			}
 		}
+		if len(claimed) > 0 {
+			continue
+		}
+		pending, err := p.pending(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if !pending && !p.cfg.Follow {
+			return nil
+		}
+		t := time.NewTimer(p.cfg.Idle)
+		select {
+		case <-t.C:
+		case <-stop.Done():
+		case <-ctx.Done():
+		}
+		t.Stop()
 	}
 }
 
