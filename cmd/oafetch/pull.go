@@ -111,6 +111,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	}
 
 	var counts planCounts
+	var paused error // an OpenAlex query stopped by its daily allowance
 	if plan {
 		p := &planner{store: store, report: a.stderr, max: o.in.max}
 		if err := p.planArgs(ctx, args); err != nil {
@@ -123,7 +124,10 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 		}
 		if o.in.query() {
 			if err := a.planQuery(ctx, p, &o.in, rt, store, log); err != nil {
-				return err
+				if !errors.Is(err, errQueryPaused) {
+					return err
+				}
+				paused = err // the works that arrived are still processed
 			}
 		}
 		if err := p.flush(ctx); err != nil {
@@ -134,7 +138,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 			counts.Read, counts.Created, counts.Existing, counts.Bad)
 	}
 	if !work {
-		return nil
+		return paused
 	}
 	start := time.Now()
 	prog := newProgress(a.stderr, store, log)
@@ -161,7 +165,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 		}
 		return runErr
 	}
-	return nil
+	return paused
 }
 
 // dryRun resolves each given work through the cascade without fetching and

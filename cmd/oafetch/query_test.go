@@ -1,0 +1,197 @@
+package main
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oafetch/oafetch/internal/simweb"
+)
+
+// startSimConfig is startSim with a whole simweb.Config.
+func startSimConfig(t *testing.T, cfg simweb.Config) *simEnv {
+	t.Helper()
+	srv, err := simweb.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	if err := srv.Start(t.Context(), "127.0.0.1:0", "127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := srv.WriteCA(ca); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "sim.toml")
+	if err := os.WriteFile(conf, []byte(demoConfig()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--ca-file", ca, "--config", conf}
+	for _, ct := range srv.ConnectTo() {
+		flags = append(flags, "--connect-to", ct)
+	}
+	return &simEnv{srv: srv, dir: dir, flags: flags}
+}
+
+// listCursors returns the cursor of every OpenAlex /works list request in
+// the simulator's log, in order.
+func listCursors(t *testing.T, srv *simweb.Server) []string {
+	t.Helper()
+	var cursors []string
+	for _, r := range srv.Requests() {
+		if r.Host != "api.openalex.org" || !strings.HasPrefix(r.Path, "/works?") {
+			continue
+		}
+		u, err := url.Parse(r.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cursors = append(cursors, u.Query().Get("cursor"))
+	}
+	return cursors
+}
+
+// TestPlanQueryResumesAfterCreditsExhausted pages a 5 000-work query
+// through the cursor; the daily allowance runs out after 10 pages (2 000
+// works): the run stops with exit 3, and the next "day" resumes from the
+// saved cursor and stops at --max.
+func TestPlanQueryResumesAfterCreditsExhausted(t *testing.T) {
+	t.Parallel()
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("a 14 000-work world; run without -short")
+	}
+	const pages = 10
+	sim := startSimConfig(t, simweb.Config{Works: 14000, Seed: 7, OpenAlexCredits: pages})
+	out := filepath.Join(sim.dir, "out")
+	args := append([]string{"plan", "--openalex-filter", "publication_year:>1900", "--max", "5000", "--out", out, "-q"}, sim.flags...)
+
+	code, stdout, stderr := oafetch(t, "", args...)
+	if code != exitInterrupted {
+		t.Fatalf("first run: exit %d, want %d (paused)\nstdout:\n%s\nstderr:\n%s", code, exitInterrupted, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "planned 2000 works: 2000 new") {
+		t.Errorf("first run planned something else than %d pages:\n%s", pages, stdout)
+	}
+	if !strings.Contains(stderr, "daily allowance") {
+		t.Errorf("the pause is not explained:\n%s", stderr)
+	}
+	first := listCursors(t, sim.srv)
+	if len(first) != pages || first[0] != "*" {
+		t.Fatalf("first run asked %d pages (cursors %q), want %d from *: it must stop before the refused call", len(first), first, pages)
+	}
+	for _, r := range sim.srv.Requests() {
+		if r.Status == 429 {
+			t.Fatalf("a call was refused (%s): the client must read X-RateLimit-Remaining and stop first", r.Path)
+		}
+	}
+
+	// Interrupted while out of credits: still nothing more.
+	code, stdout, _ = oafetch(t, "", args...)
+	if code != exitInterrupted || !strings.Contains(stdout, "planned 0 works") {
+		t.Fatalf("run without credits: exit %d\n%s", code, stdout)
+	}
+
+	// A new day.
+	sim.srv.SetOpenAlexCredits(1000)
+	sim.srv.ResetRequests()
+	code, stdout, stderr = oafetch(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("resumed run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "planned 3000 works: 3000 new") {
+		t.Errorf("resumed run did not plan the remaining 3000 works:\n%s", stdout)
+	}
+	second := listCursors(t, sim.srv)
+	if len(second) != 15 || second[0] == "*" {
+		t.Errorf("resumed run asked %d pages from cursor %q; want 15 from the saved cursor", len(second), second[0])
+	}
+
+	// --max reached: a rerun asks nothing.
+	sim.srv.ResetRequests()
+	if code, stdout, _ := oafetch(t, "", args...); code != exitOK || !strings.Contains(stdout, "planned 0 works") || len(listCursors(t, sim.srv)) != 0 {
+		t.Errorf("rerun after --max: exit %d, %d list calls\n%s", code, len(listCursors(t, sim.srv)), stdout)
+	}
+	code, st, _ := oafetch(t, "", "status", "--out", out)
+	if code != exitOK || !strings.Contains(st, "PLANNED  5000") {
+		t.Errorf("status does not show 5000 jobs:\n%s", st)
+	}
+}
+
+// TestPullQueryPausedStillWorks: pull plans what the allowance paid for,
+// fetches it, exits 3, and the next day's run fetches the rest.
+func TestPullQueryPausedStillWorks(t *testing.T) {
+	t.Parallel()
+	sim := startSimConfig(t, simweb.Config{Works: 700, Seed: 7, OpenAlexCredits: 1})
+	out := filepath.Join(sim.dir, "out")
+	args := append([]string{"pull", "--openalex-filter", "publication_year:>1900", "--max", "250", "--out", out, "--workers", "8", "-q"}, sim.flags...)
+	code, stdout, stderr := oafetch(t, "", args...)
+	if code != exitInterrupted || !strings.Contains(stdout, "planned 200 works") {
+		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout, "PLANNED") {
+		t.Errorf("the planned works were not processed:\n%s", stdout)
+	}
+	sim.srv.SetOpenAlexCredits(100)
+	code, stdout, stderr = oafetch(t, "", args...)
+	if code != exitOK || !strings.Contains(stdout, "planned 50 works: 50 new") {
+		t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, st, _ := oafetch(t, "", "status", "--out", out)
+	if code != exitOK || !strings.Contains(st, "works        250") || strings.Contains(st, "PLANNED") {
+		t.Errorf("status after both runs:\n%s", st)
+	}
+}
+
+func TestPlanTopicByName(t *testing.T) {
+	t.Parallel()
+	sim := startSimConfig(t, simweb.Config{Works: 120, Seed: 7})
+	out := filepath.Join(sim.dir, "out")
+	args := append([]string{"plan", "--topic", "fault tolerance", "--year-start", "1990", "--out", out, "-q"}, sim.flags...)
+	code, stdout, stderr := oafetch(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var topicSearches, lists int
+	for _, r := range sim.srv.Requests() {
+		u, err := url.Parse(r.Path)
+		if err != nil || r.Host != "api.openalex.org" {
+			continue
+		}
+		switch u.Path {
+		case "/topics":
+			topicSearches++
+			if got := u.Query().Get("search"); got != "fault tolerance" {
+				t.Errorf("topic search %q", got)
+			}
+		case "/works":
+			lists++
+			if got := u.Query().Get("filter"); got != "topics.id:T99902,publication_year:>1989" {
+				t.Errorf("works filter %q, want the resolved topic id", got)
+			}
+		}
+	}
+	if topicSearches != 1 || lists == 0 {
+		t.Fatalf("%d topic searches, %d list calls", topicSearches, lists)
+	}
+	if strings.Contains(stdout, "planned 0 works") {
+		t.Errorf("the topic has works in this world:\n%s", stdout)
+	}
+
+	// An id goes through without a search; an unknown name is a usage error.
+	sim.srv.ResetRequests()
+	if code, _, stderr := oafetch(t, "", append([]string{"plan", "--topic", "https://openalex.org/T99902", "--out", out, "-q"}, sim.flags...)...); code != exitOK {
+		t.Fatalf("topic id: exit %d: %s", code, stderr)
+	}
+	for _, r := range sim.srv.Requests() {
+		if strings.HasPrefix(r.Path, "/topics") {
+			t.Errorf("a topic id was searched: %s", r.Path)
+		}
+	}
+	if code, _, stderr := oafetch(t, "", append([]string{"plan", "--topic", "alchemy", "--out", out, "-q"}, sim.flags...)...); code != exitUsage || !strings.Contains(stderr, "no topic matches") {
+		t.Errorf("unknown topic: exit %d: %s", code, stderr)
+	}
+}
