@@ -195,3 +195,28 @@ func TestPlanTopicByName(t *testing.T) {
 		t.Errorf("unknown topic: exit %d: %s", code, stderr)
 	}
 }
+
+// TestWhyShowsProvenance: the version and licence a source states for the
+// copy it found reach the attempt tree and the saved line of why.
+func TestWhyShowsProvenance(t *testing.T) {
+	t.Parallel()
+	sim := startSimConfig(t, simweb.Config{Works: 3, Seed: 7})
+	out := filepath.Join(sim.dir, "out")
+	a := sim.srv.World().Works[0] // cast work A: OpenAlex states its location's version and licence
+	code, stdout, stderr := oafetch(t, "", append([]string{"pull", a.Input, "--out", out, "-q"}, sim.flags...)...)
+	if code != exitOK {
+		t.Fatalf("pull: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, why, stderr := oafetch(t, "", "why", a.Input, "--out", out)
+	if code != exitOK {
+		t.Fatalf("why: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(why, "version=publishedVersion") || !strings.Contains(why, "license=cc-by") ||
+		!strings.Contains(why, "provenance: version publishedVersion, license cc-by") {
+		t.Errorf("why does not show the provenance:\n%s", why)
+	}
+	code, js, _ := oafetch(t, "", "why", a.Input, "--out", out, "--json")
+	if code != exitOK || !strings.Contains(js, `"version": "publishedVersion"`) {
+		t.Errorf("why --json has no version:\n%s", js)
+	}
+}

@@ -74,6 +74,7 @@ func (s *Server) hal(w http.ResponseWriter, r *http.Request, host string) {
 				"fileMain_s": "https://hal.science/" + wk.halID() + "/document",
 				"files_s":    []any{fmt.Sprintf("https://hal.science/%s/file/sim-%d.pdf", wk.halID(), wk.n)},
 				"fileType_s": []any{"file"},
+				"licence_s":  "http://creativecommons.org/licenses/by/",
 			})
 		}
 		writeJSON(w, http.StatusOK, "application/json; charset=UTF-8", map[string]any{

@@ -136,8 +136,8 @@ func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fu
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
-			kind, http_status, bytes, duration_ns, code, detail, hops, parent, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,8 @@ func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fu
 				hops = sql.NullString{String: string(b), Valid: true}
 			}
 			if _, err := stmt.ExecContext(ctx, l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
-				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At)); err != nil {
+				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At),
+				a.Version, a.License); err != nil {
 				return err
 			}
 		}
