@@ -106,6 +106,9 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err != nil {
 		return err
 	}
+	if err := a.useMetaCache(rt, &o.store, &o.run, log); err != nil {
+		return err
+	}
 	if _, err := reconcile(ctx, store, arts, log); err != nil {
 		return err
 	}

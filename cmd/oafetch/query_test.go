@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/simweb"
 )
 
@@ -218,5 +219,75 @@ func TestWhyShowsProvenance(t *testing.T) {
 	code, js, _ := oafetch(t, "", "why", a.Input, "--out", out, "--json")
 	if code != exitOK || !strings.Contains(js, `"version": "publishedVersion"`) {
 		t.Errorf("why --json has no version:\n%s", js)
+	}
+}
+
+// apiAnswers counts the GET requests answered 200 by API hosts (the ones
+// the metadata cache keeps).
+func apiAnswers(srv *simweb.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" && r.Status == 200 && (strings.HasPrefix(r.Host, "api.") || r.Host == "export.arxiv.org" || r.Host == "www.ebi.ac.uk") {
+			n++
+		}
+	}
+	return n
+}
+
+// TestMetadataCacheSparesTheAPIs: a re-run of the same works (a fresh job
+// store over the same --out) finds every API answer on disk; with
+// --refresh-metadata it asks again. Both runs end as the world says.
+func TestMetadataCacheSparesTheAPIs(t *testing.T) {
+	t.Parallel()
+	sim := startSimConfig(t, simweb.Config{Works: 60, Seed: 7})
+	out := filepath.Join(sim.dir, "out")
+	var ids strings.Builder
+	for _, w := range sim.srv.World().Works {
+		ids.WriteString(w.Input + "\n")
+	}
+	pull := func(db string, extra ...string) {
+		t.Helper()
+		args := append([]string{"pull", "--input", "-", "--out", out, "--db", filepath.Join(sim.dir, db), "--workers", "8", "-q"}, sim.flags...)
+		code, stdout, stderr := oafetch(t, ids.String(), append(args, extra...)...)
+		if code != exitOK {
+			t.Fatalf("pull: exit %d\n%s\n%s", code, stdout, stderr)
+		}
+		code, exp, _ := oafetch(t, "", "export", "--out", out, "--db", filepath.Join(sim.dir, db))
+		if code != exitOK {
+			t.Fatalf("export: exit %d", code)
+		}
+		recs := readExport(t, exp)
+		for _, w := range sim.srv.World().Works {
+			wk, _ := fulltext.ParseWork(w.Input)
+			r, ok := recs[wk.ID.String()]
+			if ok && r.Code != nil && fulltext.Code(*r.Code) == fulltext.CodeOKExisting && w.Want.Outcome() == fulltext.OutcomeOK {
+				continue // the file is already in --out
+			}
+			if !ok || r.Code == nil || fulltext.Code(*r.Code) != w.Want {
+				t.Errorf("%s (%s, db %s): %s, want %s", w.Input, w.Route, db, deref(r.Code), w.Want)
+			}
+		}
+	}
+	pull("first.sqlite")
+	first := apiAnswers(sim.srv)
+	if first == 0 {
+		t.Fatal("the first run asked no API")
+	}
+	if _, err := os.Stat(filepath.Join(out, ".oafetch", "metacache")); err != nil {
+		t.Fatalf("no cache directory: %v", err)
+	}
+	sim.srv.ResetRequests()
+	pull("second.sqlite")
+	// A lookup cancelled mid-answer in the first run (another source of
+	// its tier won first) was not kept and is asked again: a few.
+	if again := apiAnswers(sim.srv); again*10 > first {
+		t.Errorf("the re-run got %d API answers again out of %d; the cache should have had them", again, first)
+	} else {
+		t.Logf("API answers: %d, then %d", first, again)
+	}
+	sim.srv.ResetRequests()
+	pull("third.sqlite", "--refresh-metadata")
+	if apiAnswers(sim.srv) == 0 {
+		t.Error("--refresh-metadata did not ask the APIs")
 	}
 }
