@@ -80,6 +80,8 @@ type Cache struct {
 
 	hits, misses, stores, evictions atomic.Int64
 
+	dirs sync.Map // the fan-out directories known to exist
+
 	mu   sync.Mutex
 	size int64 // bytes on disk; -1 until the directory is scanned
 }
@@ -316,8 +318,12 @@ func (c *Cache) store(key string, h entryHead, body []byte) {
 		return
 	}
 	p := c.path(key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return
+	dir := filepath.Dir(p)
+	if _, made := c.dirs.Load(dir); !made {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return
+		}
+		c.dirs.Store(dir, true)
 	}
 	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
