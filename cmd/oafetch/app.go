@@ -29,6 +29,7 @@ type app struct {
 	stop    context.Context
 	ran     bool
 	closers []func() error
+	opts    appOptions
 }
 
 func (a *app) close() {
@@ -99,6 +100,7 @@ func (a *app) loadConfig(sf *storeFlags) (Config, error) {
 	if err := ApplyEnv(&cfg, a.environ); err != nil {
 		return cfg, err
 	}
+	cfg.dialControl = a.opts.dialControl
 	return cfg, nil
 }
 

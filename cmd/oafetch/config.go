@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -24,6 +25,9 @@ type Config struct {
 	Hosts    map[string]HostConfig   `toml:"hosts"`
 	Sources  map[string]SourceConfig `toml:"sources"`
 	Fallback FallbackConfig          `toml:"fallback"`
+
+	// dialControl is appOptions.dialControl (tests only).
+	dialControl func(network, address string, c syscall.RawConn) error
 }
 
 // NetConfig is the [net] table.

@@ -194,3 +194,142 @@ func TestExitCodes(t *testing.T) {
 		})
 	}
 }
+
+func TestStoreCommandsAfterPull(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, 24)
+	out := filepath.Join(sim.dir, "out")
+	var ids []string
+	var okWork, wallWork simweb.Work
+	for _, w := range sim.srv.World().Works {
+		ids = append(ids, w.Input)
+		if w.Want == fulltext.CodeOKPDF && okWork.Input == "" && w.Route != simweb.RouteCast {
+			okWork = w
+		}
+		if w.Want.Outcome() == fulltext.OutcomeBlocked && wallWork.Input == "" {
+			wallWork = w
+		}
+	}
+	args := append(append([]string{"pull", "--out", out, "-q"}, ids...), sim.flags...)
+	if code, _, stderr := oafetch(t, "", args...); code != exitOK {
+		t.Fatalf("pull: exit %d: %s", code, stderr)
+	}
+
+	code, stdout, _ := oafetch(t, "", "status", "--out", out, "--json")
+	var st fulltext.Stats
+	if code != exitOK || json.Unmarshal([]byte(stdout), &st) != nil || st.Total != len(ids) {
+		t.Errorf("status --json: exit %d, %q", code, stdout)
+	}
+	code, stdout, _ = oafetch(t, "", "export", "--out", out, "--format", "csv")
+	if lines := strings.Count(stdout, "\n"); code != exitOK || lines != len(ids)+1 || !strings.HasPrefix(stdout, strings.Join(csvHeader, ",")) {
+		t.Errorf("export csv: exit %d, %d lines", code, lines)
+	}
+	code, stdout, _ = oafetch(t, "", "why", okWork.Input, "--out", out)
+	if code != exitOK || !strings.Contains(stdout, "ok-pdf") || !strings.Contains(stdout, "lookup") || !strings.Contains(stdout, "FINALIZE") {
+		t.Errorf("why %s: exit %d:\n%s", okWork.Input, code, stdout)
+	}
+	code, stdout, _ = oafetch(t, "", "why", wallWork.Input, "--out", out, "--json")
+	var rep whyReport
+	if code != exitOK || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Record.Code == nil || *rep.Record.Code != string(wallWork.Want) || len(rep.Attempts) == 0 {
+		t.Errorf("why --json %s: exit %d:\n%s", wallWork.Input, code, stdout)
+	}
+
+	// verify: clean, then a corrupted artifact is found and repaired by re-planning.
+	if code, stdout, _ = oafetch(t, "", "verify", "--out", out); code != exitOK {
+		t.Fatalf("verify on a clean store: exit %d: %s", code, stdout)
+	}
+	w, _ := fulltext.ParseWork(okWork.Input)
+	_, exp, _ := oafetch(t, "", "export", "--out", out)
+	rec := readExport(t, exp)[w.ID.String()]
+	if err := os.Remove(filepath.Join(out, *rec.Path)); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ = oafetch(t, "", "verify", "--out", out); code != exitFailed || !strings.Contains(stdout, "missing") {
+		t.Errorf("verify with a missing artifact: exit %d (want 1):\n%s", code, stdout)
+	}
+	if code, stdout, _ = oafetch(t, "", "verify", "--out", out, "--repair"); code != exitOK {
+		t.Errorf("verify --repair: exit %d:\n%s", code, stdout)
+	}
+	if code, _, stderr := oafetch(t, "", append([]string{"work", "--out", out, "-q"}, sim.flags...)...); code != exitOK {
+		t.Fatalf("work after repair: exit %d: %s", code, stderr)
+	}
+	if code, stdout, _ = oafetch(t, "", "verify", "--out", out); code != exitOK {
+		t.Errorf("verify after re-fetch: exit %d:\n%s", code, stdout)
+	}
+
+	// retry re-plans the walls; work fetches them again with the same verdict.
+	code, stdout, _ = oafetch(t, "", "retry", "--out", out, "--code", string(wallWork.Want))
+	if code != exitOK || !strings.Contains(stdout, "re-planned") || strings.Contains(stdout, "re-planned 0 ") {
+		t.Errorf("retry: exit %d: %s", code, stdout)
+	}
+}
+
+func TestGetAndExtract(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, 12)
+	var okWork simweb.Work
+	for _, w := range sim.srv.World().Works {
+		if w.Want == fulltext.CodeOKPDF && w.Route != simweb.RouteCast {
+			okWork = w
+			break
+		}
+	}
+	dst := filepath.Join(t.TempDir(), "paper.pdf")
+	code, stdout, stderr := oafetch(t, "", append([]string{"get", okWork.Input, "-o", dst}, sim.flags...)...)
+	if code != exitOK || !strings.Contains(stdout, "ok-pdf") {
+		t.Fatalf("get: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if data, err := os.ReadFile(dst); err != nil || !bytes.Equal(data, okWork.PDF()) {
+		t.Errorf("get saved %d bytes (%v), want the work's PDF", len(data), err)
+	}
+
+	page := filepath.Join(t.TempDir(), "landing.html")
+	html := `<html><head><meta name="citation_pdf_url" content="/files/a.pdf"><meta name="citation_doi" content="10.5555/x"></head><body>x</body></html>`
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ = oafetch(t, "", "extract", "--url", "https://pub.example.org/article/1", page)
+	var res struct {
+		Verdict string `json:"verdict"`
+		Links   []struct{ URL, Technique string }
+	}
+	if code != exitOK || json.Unmarshal([]byte(stdout), &res) != nil || len(res.Links) == 0 || res.Links[0].URL != "https://pub.example.org/files/a.pdf" {
+		t.Errorf("extract: exit %d: %s", code, stdout)
+	}
+	if code, _, _ = oafetch(t, html, "extract", "--url", "not a url", "-"); code != exitUsage {
+		t.Errorf("extract with a bad --url: exit %d, want 2", code)
+	}
+}
+
+func TestDryRunFetchesNothing(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, 12)
+	out := filepath.Join(sim.dir, "out")
+	var input string
+	for _, w := range sim.srv.World().Works {
+		if w.Route == simweb.RouteUnpaywall {
+			input = w.Input
+			break
+		}
+	}
+	code, stdout, stderr := oafetch(t, "", append([]string{"pull", input, "--dry-run", "--out", out}, sim.flags...)...)
+	if code != exitOK || !strings.Contains(stdout, `"candidates":[{`) {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var res struct {
+		Candidates []fulltext.Candidate `json:"candidates"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Candidates) == 0 {
+		t.Fatalf("dry run output %q: %v", stdout, err)
+	}
+	for _, c := range res.Candidates {
+		for _, r := range sim.srv.Requests() {
+			if "https://"+r.Host+r.Path == c.URL || "http://"+r.Host+r.Path == c.URL {
+				t.Errorf("dry run fetched candidate %s", c.URL)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, ".oafetch", "jobs.sqlite")); err == nil {
+		t.Error("dry run created a job store")
+	}
+}

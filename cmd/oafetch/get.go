@@ -80,6 +80,9 @@ func (a *app) getCommand() *cobra.Command {
 		},
 	}
 	a.addStoreFlags(cmd, &sf)
+	// get keeps no job store: the file goes to -o.
+	_ = cmd.Flags().MarkHidden("db")
+	_ = cmd.Flags().MarkHidden("out")
 	addRunFlags(cmd, &rf)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "where to save the file (default: a name from the work id in the current directory)")
 	return cmd

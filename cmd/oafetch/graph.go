@@ -44,7 +44,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		}
 		cts = append(cts, ct)
 	}
-	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts})
+	dialer := hostpolicy.NewDialer(hostpolicy.DialerConfig{
+		AllowPrivate: cfg.Net.AllowPrivateAddresses, ConnectTo: cts, Control: cfg.dialControl,
+	})
 	maxConc := 1
 	for _, h := range cfg.Hosts {
 		maxConc = max(maxConc, h.Concurrency)
@@ -93,6 +95,10 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 		MaxConcurrent: cfg.Fallback.MaxConcurrent,
 		Formats:       formats,
 		DryRun:        dryRun,
+		OnChallenge: func(host string, code fulltext.Code) {
+			policy.Avoid(host, code, "served a challenge wall earlier in this run")
+		},
+		Verify: dl.Verify,
 	}, sources, dl, analyzePage, nil)
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }
@@ -140,26 +146,18 @@ func policyConfig(cfg Config) (hostpolicy.PolicyConfig, error) {
 	return pc, nil
 }
 
-// analyzePage is the cascade's view of the landing package.
+// analyzePage is the cascade's view of the landing package: a wall keeps
+// no links (they lead to the same wall); a refusal the page does not
+// explain further is what its status says (landing.Result.Code).
 func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Work) cascade.Page {
 	res := landing.Extract(pageURL, status, f.Header, f.Page, landing.Hint{
 		DOI: w.IDs.DOI, Title: w.Title, PMCID: w.IDs.PMCID, ArXiv: w.IDs.ArXiv,
 	})
-	p := cascade.Page{Refresh: res.Refresh}
-	for _, l := range res.Links {
-		p.Links = append(p.Links, fulltext.Candidate{URL: l.URL, Kind: l.Kind, Technique: l.Technique, Score: l.Score})
-	}
+	p := cascade.Page{Refresh: res.Refresh, Links: res.Candidates("", pageURL)}
 	if res.Verdict != landing.VerdictArticle || len(p.Links) == 0 {
-		p.Code = res.Verdict.Code()
-		if res.Verdict != landing.VerdictArticle && res.Verdict != landing.VerdictFullTextHTML {
-			// A wall: its links lead to the same wall.
-			p.Links = nil
-			p.Refresh = ""
-		}
-		// A refusal the page does not explain further is what its status says.
-		if (status == http.StatusUnauthorized || status == http.StatusForbidden) &&
-			(res.Verdict == landing.VerdictError || res.Verdict == landing.VerdictArticle) {
-			p.Code = fulltext.CodeBlockedForbidden
+		p.Code = res.Code()
+		if res.Verdict.Blocked() || res.Verdict == landing.VerdictError {
+			p.Links, p.Refresh = nil, ""
 		}
 	}
 	return p
@@ -167,12 +165,18 @@ func analyzePage(pageURL string, status int, f *download.Fetched, w fulltext.Wor
 
 // newPool builds the worker pool over the runtime.
 func newPool(cfg Config, workers int, store fulltext.JobStore, arts fulltext.ArtifactStore, rt *runtime, log *slog.Logger, obs worker.Observer) *worker.Pool {
-	host, _ := os.Hostname()
 	return worker.New(worker.Config{
 		Workers:     workers,
-		Owner:       fmt.Sprintf("%s:%d", host, os.Getpid()),
+		Owner:       workerOwner(),
 		LeaseTTL:    time.Duration(cfg.Jobs.LeaseTTL),
 		MaxAttempts: cfg.Jobs.MaxAttempts,
 		Logger:      log,
+		Refetcher:   rt.download,
 	}, store, arts, rt.cascade, rt.download, obs)
+}
+
+// workerOwner names this process in leases and published host states.
+func workerOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }

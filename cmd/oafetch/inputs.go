@@ -11,8 +11,14 @@ import (
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
-// planBatch is how many works go into one Plan transaction.
-const planBatch = 2000
+// A Plan transaction takes up to planBatch works or planBatchBytes of
+// OpenAlex records, whichever comes first: big batches amortise the
+// transaction (a million ids plan in seconds), the byte bound keeps memory
+// flat when the input carries whole records.
+const (
+	planBatch      = 20000
+	planBatchBytes = 32 << 20
+)
 
 // planCounts summarises a planning pass.
 type planCounts struct {
@@ -33,6 +39,7 @@ type planner struct {
 	store  planSink
 	report io.Writer
 	batch  []fulltext.Work
+	bytes  int
 	counts planCounts
 	// max stops planning after this many works (0 = no limit).
 	max int
@@ -44,7 +51,8 @@ func (p *planner) add(ctx context.Context, w fulltext.Work) error {
 	}
 	p.counts.Read++
 	p.batch = append(p.batch, w)
-	if len(p.batch) >= planBatch {
+	p.bytes += len(w.Record)
+	if len(p.batch) >= planBatch || p.bytes >= planBatchBytes {
 		return p.flush(ctx)
 	}
 	return nil
@@ -62,7 +70,7 @@ func (p *planner) flush(ctx context.Context) error {
 	}
 	p.counts.Created += res.Created
 	p.counts.Existing += res.Existing
-	p.batch = p.batch[:0]
+	p.batch, p.bytes = p.batch[:0], 0
 	return nil
 }
 

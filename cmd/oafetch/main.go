@@ -70,6 +70,21 @@ func main() {
 
 // run is main without the process: tests call it directly.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	return runWith(args, stdin, stdout, stderr, environ, appOptions{})
+}
+
+// appOptions are settings no command line or config file can give; only
+// tests set them.
+type appOptions struct {
+	// dialControl is the dialer's last-resort hook (hostpolicy
+	// DialerConfig.Control): hostile_test.go refuses and records every dial
+	// that is not to the simulated web, so a broken address guard fails the
+	// test instead of sending traffic.
+	dialControl func(network, address string, c syscall.RawConn) error
+}
+
+// runWith is run with test-only options.
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string, opts appOptions) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The first SIGINT/SIGTERM stops claiming (graceful); the second aborts.
@@ -90,7 +105,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 		}
 	}()
 
-	app := &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, stop: stopCtx}
+	app := &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ, stop: stopCtx, opts: opts}
 	root := app.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -153,7 +168,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
 		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),
-		a.extractCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
+		a.extractCommand(), a.hostsCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
 	)
 	return root
 }

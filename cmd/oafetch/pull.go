@@ -12,6 +12,7 @@ import (
 	"github.com/oafetch/oafetch/internal/cascade"
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/worker"
 )
 
 // pullOpts are the flags of pull, plan and work.
@@ -143,12 +144,24 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if !work {
 		return paused
 	}
+	if o.run.refresh {
+		n, err := worker.Refresh(ctx, store)
+		if err != nil {
+			return asStoreErr(err)
+		}
+		fmt.Fprintf(out, "refresh: %d finalized works to re-check\n", n)
+	}
 	start := time.Now()
 	prog := newProgress(a.stderr, store, log)
 	pool := newPool(cfg, o.run.workers, store, arts, rt, log, prog)
+	stopHostSync, err := startHostSync(ctx, rt, store, workerOwner(), log)
+	if err != nil {
+		return err
+	}
 	stopProgress := prog.start(ctx)
 	runErr := pool.Run(ctx, a.stop)
 	stopProgress()
+	stopHostSync()
 	st, err := store.Stats(context.WithoutCancel(ctx))
 	if err != nil {
 		return asStoreErr(fmt.Errorf("stats: %w", err))

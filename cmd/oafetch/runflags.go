@@ -65,6 +65,7 @@ type runFlags struct {
 	caFile         string
 	dryRun         bool
 	metricsAddr    string
+	refresh        bool
 	// refreshMetadata bypasses the metadata cache (API answers are asked
 	// again, and the fresh ones stored).
 	refreshMetadata bool
@@ -86,6 +87,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "resolve and print the chosen candidates without downloading")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address")
+	fl.BoolVar(&f.refresh, "refresh", false, "re-check finalized works: ask their stored URL with If-None-Match/If-Modified-Since (304 → ok-existing)")
 	fl.BoolVar(&f.refreshMetadata, "refresh-metadata", false, "ask the APIs again instead of using the answers cached under <out>/.oafetch/metacache")
 }
 

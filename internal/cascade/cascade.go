@@ -49,6 +49,16 @@ type Config struct {
 	MaxLandingDepth int
 	// DryRun asks the sources and returns their candidates without fetching.
 	DryRun bool
+	// OnChallenge, if set, is called once per host the first time it
+	// serves a challenge wall (code blocked-challenge or blocked-captcha),
+	// so that the HTTP stack can refuse every later request to it,
+	// redirect hops included (hostpolicy.Policy.Avoid).
+	OnChallenge func(host string, code fulltext.Code)
+	// Verify, when set, is the wrong-work check of a validated download
+	// (download.Downloader.Verify): its detail goes into the attempt, and
+	// an error (wrong-work, wrong-scope) rejects the download, whose temp
+	// is aborted, and the cascade goes on with the next candidate.
+	Verify func(f *download.Fetched, w fulltext.Work) (detail string, err error)
 }
 
 // Fetcher fetches one candidate; *download.Downloader implements it.
@@ -77,6 +87,20 @@ type Cascade struct {
 	fetch   Fetcher
 	analyze PageAnalyzer
 	clock   fulltext.Clock
+
+	// challenged are the hosts that served a challenge wall (a bot check:
+	// blocked-challenge or blocked-captcha) to any work of this process,
+	// and when. Such a wall guards the whole host, so for the rest of the
+	// run every work tries other copies first and sends nothing more to
+	// it; its candidates are recorded with the wall's code, unfetched.
+	chMu       sync.Mutex
+	challenged map[string]wall
+}
+
+// wall is a challenge wall a host served: when first, and its code.
+type wall struct {
+	at   time.Time
+	code fulltext.Code
 }
 
 // New returns a Cascade over the named sources. Sources absent from the map
@@ -92,7 +116,63 @@ func New(cfg Config, sources map[string]source.Source, f Fetcher, analyze PageAn
 	if clock == nil {
 		clock = fulltext.SystemClock{}
 	}
-	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock}
+	return &Cascade{cfg: cfg, sources: sources, fetch: f, analyze: analyze, clock: clock, challenged: map[string]wall{}}
+}
+
+// Challenged returns the hosts that served a challenge wall during this
+// process's run and when they first did (oafetch hosts shows them).
+func (c *Cascade) Challenged() map[string]time.Time {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	out := make(map[string]time.Time, len(c.challenged))
+	for h, w := range c.challenged {
+		out[h] = w.at
+	}
+	return out
+}
+
+// challengedAt reports the challenge wall host served, if it did.
+func (c *Cascade) challengedAt(host string) (wall, bool) {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	w, ok := c.challenged[host]
+	return w, ok
+}
+
+func (c *Cascade) markChallenged(host string, code fulltext.Code) {
+	if host == "" || (code != fulltext.CodeBlockedChallenge && code != fulltext.CodeBlockedCaptcha) {
+		return
+	}
+	c.chMu.Lock()
+	_, seen := c.challenged[host]
+	if !seen {
+		c.challenged[host] = wall{at: c.clock.Now(), code: code}
+	}
+	c.chMu.Unlock()
+	if !seen && c.cfg.OnChallenge != nil {
+		c.cfg.OnChallenge(host, code)
+	}
+}
+
+// routeAround puts the candidates on challenged hosts last, keeping the
+// order of the others.
+func (c *Cascade) routeAround(cands []fulltext.Candidate) []fulltext.Candidate {
+	c.chMu.Lock()
+	n := len(c.challenged)
+	c.chMu.Unlock()
+	if n == 0 {
+		return cands
+	}
+	out := make([]fulltext.Candidate, 0, len(cands))
+	var walled []fulltext.Candidate
+	for _, cand := range cands {
+		if _, ok := c.challengedAt(hostOf(cand.URL)); ok {
+			walled = append(walled, cand)
+			continue
+		}
+		out = append(out, cand)
+	}
+	return append(out, walled...)
 }
 
 // Result is the end of one cascade run.
@@ -127,11 +207,16 @@ type run struct {
 	attempts   []fulltext.Attempt
 	best       fulltext.Code
 	bestDetail string
-	retryAfter time.Duration
-	winner     *download.Fetched
-	winCand    fulltext.Candidate
-	candidates []fulltext.Candidate
-	blockedHos map[string]bool
+	// bestRetry is the best retryable code of an attempt that ended on its
+	// own (rate-limited, server-error…): when the total timeout cuts the
+	// rest, the work is retried later rather than failed.
+	bestRetry       fulltext.Code
+	bestRetryDetail string
+	retryAfter      time.Duration
+	winner          *download.Fetched
+	winCand         fulltext.Candidate
+	candidates      []fulltext.Candidate
+	blockedHos      map[string]bool
 	// failed lists the URLs tried without success, files before pages,
 	// for sources that look URLs up (the archive tier).
 	failedFiles, failedPages []string
@@ -141,7 +226,7 @@ type run struct {
 // records ledger steps in them); they may be called from several goroutines
 // but never concurrently for the same download.
 func (c *Cascade) Run(ctx context.Context, l fulltext.Lease, w fulltext.Work, hooks download.Hooks) Result {
-	ctx, cancelAll := context.WithTimeout(ctx, c.cfg.TotalTimeout)
+	ctx, cancelAll := context.WithTimeoutCause(ctx, c.cfg.TotalTimeout, errTotalTimeout)
 	defer cancelAll()
 	r := &run{
 		c: c, lease: l, hooks: hooks, work: w, cancel: cancelAll,
@@ -166,8 +251,11 @@ func (r *run) result(ctx context.Context) Result {
 		return res
 	}
 	res.Code, res.Detail = r.best, r.bestDetail
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !res.Code.Retryable() {
+	if budgetSpent(ctx) && res.Code.Outcome() != fulltext.OutcomeError {
 		res.Code, res.Detail = fulltext.CodeBudgetExhausted, fmt.Sprintf("total timeout %s reached", r.c.cfg.TotalTimeout)
+		if r.bestRetry != "" { // a host asked us to come back: the work may succeed later
+			res.Code, res.Detail = r.bestRetry, r.bestRetryDetail
+		}
 	}
 	if res.Code == "" {
 		res.Code = fulltext.CodeNoOALocation
@@ -177,6 +265,25 @@ func (r *run) result(ctx context.Context) Result {
 		res.Detail = "dry run"
 	}
 	return res
+}
+
+// errTotalTimeout is the cause of a run's context when its total timeout
+// is spent (not when the caller cancels).
+var errTotalTimeout = errors.New("cascade: total timeout reached")
+
+func budgetSpent(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errTotalTimeout)
+}
+
+// failCode is the code of an attempt that failed with err. An attempt cut
+// short by the work's total timeout is budget-exhausted, whatever error the
+// cut produced (a timeout or a bare context error): the budget, not the
+// remote, ended it, and retrying the work would spend it again.
+func (r *run) failCode(ctx context.Context, err error) (fulltext.Code, string) {
+	if budgetSpent(ctx) {
+		return fulltext.CodeBudgetExhausted, fmt.Sprintf("total timeout %s reached: %v", r.c.cfg.TotalTimeout, err)
+	}
+	return fulltext.CodeOf(err), err.Error()
 }
 
 func okCode(k fulltext.Kind) fulltext.Code {
@@ -273,8 +380,7 @@ func (r *run) runSource(ctx context.Context, src source.Source, lookupFn func(co
 		if ctx.Err() != nil && r.done() {
 			return
 		}
-		lookup.Code = fulltext.CodeOf(err)
-		lookup.Detail = err.Error()
+		lookup.Code, lookup.Detail = r.failCode(ctx, err)
 		var fe *fulltext.Error
 		if errors.As(err, &fe) {
 			r.noteRetryAfter(fe.RetryAfter)
@@ -301,7 +407,7 @@ func (r *run) runSource(ctx context.Context, src source.Source, lookupFn func(co
 		lookup.Code = fulltext.CodeNoOALocation
 	}
 	parent := r.record(lookup)
-	for _, cand := range res.Candidates {
+	for _, cand := range r.c.routeAround(res.Candidates) {
 		if ctx.Err() != nil || r.done() {
 			return
 		}
@@ -323,10 +429,19 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	}
 	r.seen[key] = true
 	r.candidates = append(r.candidates, cand)
-	if host := hostOf(cand.URL); r.blockedHos[host] && !cand.Landing {
+	host := hostOf(cand.URL)
+	if r.blockedHos[host] && !cand.Landing {
 		r.mu.Unlock()
 		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Version: cand.Version, License: cand.License, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: fulltext.CodeSkipBreaker, Detail: "host served a wall earlier in this work", At: r.c.clock.Now()})
+		r.noteFailed(cand)
+		return false
+	}
+	if w, ok := r.c.challengedAt(host); ok {
+		r.mu.Unlock()
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Version: cand.Version, License: cand.License, Host: host, Technique: cand.Technique, Parent: parent,
+			Code: w.code, Detail: "not fetched: the host served a challenge wall at " + w.at.UTC().Format(time.RFC3339) + " in this run",
+			At: r.c.clock.Now()})
 		r.noteFailed(cand)
 		return false
 	}
@@ -358,7 +473,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	f, err := r.c.fetch.Fetch(hostpolicy.WithRobots(ctx), r.lease, cand, r.hooks)
 	<-r.sem
 	att := fulltext.Attempt{
-		Source: cand.Source, URL: cand.URL, Host: hostOf(cand.URL), Technique: cand.Technique, Kind: cand.Kind,
+		Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Kind: cand.Kind,
 		Version: cand.Version, License: cand.License, Parent: parent, At: start, Duration: r.c.clock.Now().Sub(start),
 	}
 	if f != nil {
@@ -368,7 +483,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		if ctx.Err() != nil && r.done() {
 			return false // a sibling won; this one was cancelled
 		}
-		att.Code, att.Detail = fulltext.CodeOf(err), err.Error()
+		att.Code, att.Detail = r.failCode(ctx, err)
 		var fe *fulltext.Error
 		if errors.As(err, &fe) {
 			r.noteRetryAfter(fe.RetryAfter)
@@ -385,6 +500,9 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 			return false
 		}
 		att.Code, att.Kind = okCode(f.Kind), f.Kind
+		if !r.verify(&att, cand, f) {
+			return false
+		}
 		return r.win(att, cand, f)
 	}
 	// An HTML page: analyse it as a landing page.
@@ -394,13 +512,22 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	if page.Code == fulltext.CodeOKHTML && r.c.accepts(fulltext.KindHTML) && !r.c.prefersFile(page) {
 		// The page is the full text; the worker stores f.Page.
 		f.Kind, att.Code = fulltext.KindHTML, fulltext.CodeOKHTML
+		if !r.verify(&att, cand, f) {
+			return false
+		}
 		return r.win(att, cand, f)
 	}
 	if page.Code != "" && page.Code != fulltext.CodeOKHTML && len(page.Links) == 0 && page.Refresh == "" {
 		att.Code = page.Code
+		if att.Code == fulltext.CodeNoPDFLink && cand.Kind == fulltext.KindHTML && !cand.Landing {
+			// An HTML full-text candidate that is only a landing page.
+			att.Code, att.Detail = fulltext.CodeWrongScope, "html candidate is a landing page, not the article"
+		}
 		if att.Code.Outcome() == fulltext.OutcomeBlocked {
+			finalHost := hostOf(f.FinalURL)
+			r.c.markChallenged(finalHost, att.Code)
 			r.mu.Lock()
-			r.blockedHos[hostOf(f.FinalURL)] = true
+			r.blockedHos[finalHost] = true
 			r.mu.Unlock()
 		}
 		r.record(att)
@@ -487,6 +614,24 @@ func (c *Cascade) accepts(k fulltext.Kind) bool {
 	return false
 }
 
+// verify runs the configured wrong-work check on f; a rejected f is
+// recorded, aborted and remembered as failed.
+func (r *run) verify(att *fulltext.Attempt, cand fulltext.Candidate, f *download.Fetched) bool {
+	if r.c.cfg.Verify == nil {
+		return true
+	}
+	detail, err := r.c.cfg.Verify(f, r.workSnapshot())
+	att.Detail = detail
+	if err == nil {
+		return true
+	}
+	_ = f.Abort()
+	att.Code, att.Detail = fulltext.CodeOf(err), err.Error()
+	r.record(*att)
+	r.noteFailed(cand)
+	return false
+}
+
 // win keeps f if no other candidate won first; a late winner is aborted.
 func (r *run) win(att fulltext.Attempt, cand fulltext.Candidate, f *download.Fetched) bool {
 	r.mu.Lock()
@@ -514,6 +659,9 @@ func (r *run) record(a fulltext.Attempt) int {
 	r.attempts = append(r.attempts, a)
 	if a.Code != "" && a.Code.Better(r.best) {
 		r.best, r.bestDetail = a.Code, a.Detail
+	}
+	if a.Code.Retryable() && a.Code.Better(r.bestRetry) {
+		r.bestRetry, r.bestRetryDetail = a.Code, a.Detail
 	}
 	return a.Seq
 }

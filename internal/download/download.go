@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/verify"
 )
 
 // Config configures a Downloader. Zero fields take the documented defaults.
@@ -38,6 +39,12 @@ type Config struct {
 	UserAgent string
 	// Clock resolves Retry-After dates. Defaults to the system clock.
 	Clock fulltext.Clock
+	// VerifyBytes is how much of a PDF or XML body is kept in memory for
+	// the wrong-work check (Verify): a PDF larger than this is not parsed
+	// (inconclusive). Defaults to 8 MiB.
+	VerifyBytes int64
+	// Verify bounds the wrong-work check's parser (package verify).
+	Verify verify.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -46,6 +53,7 @@ func (c Config) withDefaults() Config {
 	c.MinPDFBytes = cmp.Or(c.MinPDFBytes, 1<<10)
 	c.StallTimeout = cmp.Or(c.StallTimeout, 30*time.Second)
 	c.MaxHops = cmp.Or(c.MaxHops, 10)
+	c.VerifyBytes = cmp.Or(c.VerifyBytes, 8<<20)
 	if c.Clock == nil {
 		c.Clock = fulltext.SystemClock{}
 	}
@@ -58,6 +66,7 @@ type Downloader struct {
 	cfg    Config
 	client *http.Client
 	store  fulltext.ArtifactStore
+	check  *verify.Checker
 }
 
 // New returns a Downloader using a copy of client whose CheckRedirect stops
@@ -69,7 +78,11 @@ type Downloader struct {
 func New(cfg Config, client *http.Client, store fulltext.ArtifactStore) *Downloader {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Downloader{cfg: cfg.withDefaults(), client: &c, store: store}
+	cfg = cfg.withDefaults()
+	if cfg.Verify.Clock == nil {
+		cfg.Verify.Clock = cfg.Clock
+	}
+	return &Downloader{cfg: cfg, client: &c, store: store, check: verify.New(cfg.Verify)}
 }
 
 // Hooks let the caller act between the steps of a download. They are called
@@ -113,6 +126,7 @@ type Fetched struct {
 	NotModified bool
 
 	lease fulltext.Lease
+	kept  keep
 }
 
 // Abort drops the temp artifact of f, if any. Call it when f is not

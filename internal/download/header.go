@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxRetryAfter bounds what ParseRetryAfter returns, so that an absurd
@@ -79,4 +81,43 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseContentDisposition returns the disposition type ("attachment",
+// "inline", lower-cased) and a safe base name from a Content-Disposition
+// value (filename*, RFC 2231/5987, preferred over filename). oafetch never
+// names a stored file after it (fulltext.ArtifactPath does); the name is
+// for logs and attempt details only, and is made harmless all the same:
+// no directory part (either slash), no "." or "..", no control or invalid
+// UTF-8 characters, at most 255 bytes; "" when nothing is left. Pure.
+func ParseContentDisposition(v string) (disposition, filename string) {
+	d, params, err := mime.ParseMediaType(v)
+	if err != nil {
+		d, _, _ = strings.Cut(v, ";")
+		return strings.ToLower(strings.TrimSpace(d)), ""
+	}
+	return d, SafeBaseName(params["filename"])
+}
+
+// SafeBaseName reduces a name a server suggested to a harmless base name
+// (see ParseContentDisposition). Pure.
+func SafeBaseName(name string) string {
+	name = strings.ReplaceAll(name, `\`, "/")
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		if r == utf8.RuneError || unicode.IsControl(r) || r == ':' {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	name = strings.TrimSpace(b.String())
+	name = strings.TrimLeft(name, ".")
+	for len(name) > 255 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return name
 }

@@ -41,6 +41,7 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 	}()
 
 	h := sha256.New()
+	f.kept = keep{max: d.cfg.VerifyBytes, kind: f.Kind}
 	tail := &ring{buf: make([]byte, TailSize)}
 	var jats *jatsCheck
 	if f.Kind == fulltext.KindXML {
@@ -52,6 +53,7 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 			return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 		}
 		h.Write(p)
+		f.kept.Write(p)
 		_, _ = tail.Write(p) // a ring buffer: never fails
 		if jats != nil {
 			if _, err := jats.w.Write(p); err != nil {

@@ -76,6 +76,11 @@ type JobStore interface {
 	// GetMeta and SetMeta keep small named values (a query's saved cursor).
 	GetMeta(ctx context.Context, key string) (string, bool, error)
 	SetMeta(ctx context.Context, key, value string) error
+	// ListMeta returns every meta key beginning with prefix and its value
+	// (operator host pauses "host-pause:<host>", worker host state
+	// "host-state:<host>"). The prefix is matched literally: '%' and '_'
+	// are not wildcards. An empty map when nothing matches.
+	ListMeta(ctx context.Context, prefix string) (map[string]string, error)
 
 	Close() error
 }

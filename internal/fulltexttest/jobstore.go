@@ -40,7 +40,7 @@ func jobStoreEpoch() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, tim
 //   - An empty RetryFilter matches nothing.
 func RunJobStoreTests(t *testing.T, newStore func(t *testing.T, clock *fulltext.StubClock) fulltext.JobStore) {
 	t.Helper()
-	groups := [][]jobStoreCase{planCases(), leaseCases(), finishCases(), maintainCases(), liveCases()}
+	groups := [][]jobStoreCase{planCases(), leaseCases(), finishCases(), maintainCases(), liveCases(), metaCases()}
 	for _, cases := range groups {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {

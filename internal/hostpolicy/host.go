@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
 // host is the politeness state of one host. Its mutex guards everything
@@ -27,8 +29,9 @@ type host struct {
 	changed        chan struct{} // closed and replaced whenever a slot frees or the limit grows
 	br             breaker
 	lastRetryAfter time.Duration
-	holdUntil      time.Time // Retry-After within the cap: wait until then
-	pausedUntil    time.Time // operator pause or Retry-After beyond the cap: fail fast
+	holdUntil      time.Time       // Retry-After within the cap: wait until then
+	pausedUntil    time.Time       // operator pause or Retry-After beyond the cap: fail fast
+	avoid          *fulltext.Error // publisher requests fail with it (Avoid), for the process's life
 	robots         *robotsEntry
 }
 

@@ -2,6 +2,7 @@ package hostpolicy
 
 import (
 	"cmp"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -205,6 +206,21 @@ func (p *Policy) Resume(host string) {
 	h.mu.Unlock()
 }
 
+// Avoid makes every publisher request to host — contexts marked
+// WithRobots: landing pages and full texts, redirect hops included — fail
+// fast with code, without a request, for the rest of the process's life.
+// API calls by sources are not affected. The cascade calls it for a host
+// that served a challenge wall, so that no work knocks on it again, not
+// even through a doi.org redirect. Idempotent; the first reason is kept.
+func (p *Policy) Avoid(host string, code fulltext.Code, reason string) {
+	h := p.host(normalizeHost(host))
+	h.mu.Lock()
+	if h.avoid == nil {
+		h.avoid = &fulltext.Error{Code: code, Err: errors.New(reason)}
+	}
+	h.mu.Unlock()
+}
+
 // BreakerOpen reports whether host's breaker currently fails requests
 // fast, so the cascade can skip a source without trying it.
 func (p *Policy) BreakerOpen(host string) bool {
@@ -231,6 +247,7 @@ type HostState struct {
 	ConsecutiveFailures int
 	LastRetryAfter      time.Duration
 	PausedUntil         time.Time // zero when not paused
+	Avoided             string    // the code publisher requests fail with (Avoid), or ""
 	Robots              string    // "", "rules", "allow-all", "disallow-all"
 }
 
@@ -253,6 +270,9 @@ func (p *Policy) Hosts() []HostState {
 		}
 		if now.Before(h.pausedUntil) {
 			s.PausedUntil = h.pausedUntil
+		}
+		if h.avoid != nil {
+			s.Avoided = string(h.avoid.Code)
 		}
 		h.mu.Unlock()
 		s.Robots = h.robots.summary(now)

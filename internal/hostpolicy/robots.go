@@ -122,7 +122,13 @@ func (p *Policy) fetchRobots(orig *http.Request, next http.RoundTripper) (*robot
 				// verdict to cache for the TTL.
 				return nil, "", err
 			}
-			// Unreachable, or refused by the guard.
+			if errors.As(err, &fe) && fe.Code == fulltext.CodeSkipBlocklist {
+				// Refused by the private-address guard: the request for
+				// the page itself would be too, and that (skip-blocklist,
+				// naming the address) is the verdict, not robots.
+				return nil, "", err
+			}
+			// Unreachable.
 			return disallowAll(), "disallow-all", nil
 		}
 		code := resp.StatusCode

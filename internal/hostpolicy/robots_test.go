@@ -187,3 +187,28 @@ func TestRobotsCrawlDelaySlowsHost(t *testing.T) {
 		})
 	}
 }
+
+// TestRobotsOfABlockedAddressIsBlocklist: when the guard refuses the
+// robots.txt request, the page request is skip-blocklist (naming the
+// address), not skip-robots.
+func TestRobotsOfABlockedAddressIsBlocklist(t *testing.T) {
+	t.Parallel()
+	safety := &loopbackOnly{}
+	d := NewDialer(DialerConfig{Resolver: newFakeResolver(nil), Control: safety.Control})
+	tr, err := NewTransport(TransportConfig{Dialer: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	p := NewPolicy(PolicyConfig{Default: HostConfig{Rate: rate.Inf, Burst: 1, Concurrency: 1}})
+	c := &http.Client{Transport: p.Wrap(tr)}
+	for _, u := range []string{"http://127.0.0.1:9/admin/file.pdf", "http://169.254.169.254/latest/meta-data/"} {
+		_, err := get(t, c, WithRobots(t.Context()), u)
+		if fulltext.CodeOf(err) != fulltext.CodeSkipBlocklist {
+			t.Errorf("GET %s: %v, want skip-blocklist", u, err)
+		}
+	}
+	if dials, refused := safety.counts(); dials != 0 || len(refused) != 0 {
+		t.Errorf("dials %d, refused by the test hook %v: the guard should have refused first", dials, refused)
+	}
+}

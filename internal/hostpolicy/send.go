@@ -32,6 +32,13 @@ type policyTransport struct {
 func (t *policyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h := t.p.host(hostKey(req.URL))
 	if robotsWanted(req.Context()) {
+		h.mu.Lock()
+		avoid := h.avoid
+		h.mu.Unlock()
+		if avoid != nil {
+			closeReqBody(req)
+			return nil, &fulltext.Error{Code: avoid.Code, Err: fmt.Errorf("hostpolicy: %s: %w", h.key, avoid.Err)}
+		}
 		if err := t.p.checkRobots(req, h, t.next); err != nil {
 			closeReqBody(req)
 			return nil, err

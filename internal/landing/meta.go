@@ -193,6 +193,9 @@ func parseLinkHeader(v string) []headerLink {
 		if end < 0 {
 			return out
 		}
+		// "<<a>": the target starts after the last "<" before ">".
+		start += strings.LastIndexByte(v[start:start+end], '<')
+		end = strings.IndexByte(v[start:], '>')
 		l := headerLink{href: strings.TrimSpace(v[start+1 : start+end])}
 		v = v[start+end+1:]
 		// Parameters run to the next comma outside quotes.

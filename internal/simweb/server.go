@@ -36,6 +36,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	requests  []Request
+	logged    chan struct{} // closed and replaced at each log entry
 	faults    []*faultState
 	servers   []*http.Server
 	httpAddr  string
@@ -55,6 +56,10 @@ type Request struct {
 	// If-Range, Authorization and X-Api-Key when the client sent them.
 	Header http.Header
 	At     time.Time
+	// Done is when the handler returned: the response was written, or,
+	// for a stalled or dripped response, the client closed the connection
+	// (or the server closed).
+	Done   time.Time
 	Status int // 0 when the connection was dropped without a response
 	// BytesSent counts the body bytes written through the handler (not
 	// those a fault writes on a hijacked connection).
@@ -230,6 +235,37 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
+// WaitRequest returns the first logged request for which match is true,
+// waiting for it to be logged (a request is logged when its handler
+// returns: for a stalled response, when the client closed the connection)
+// until ctx ends.
+func (s *Server) WaitRequest(ctx context.Context, match func(Request) bool) (Request, error) {
+	seen := 0
+	for {
+		s.mu.Lock()
+		if seen > len(s.requests) { // ResetRequests
+			seen = 0
+		}
+		for _, r := range s.requests[seen:] {
+			if match(r) {
+				s.mu.Unlock()
+				return r, nil
+			}
+		}
+		seen = len(s.requests)
+		if s.logged == nil {
+			s.logged = make(chan struct{})
+		}
+		ch := s.logged
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Request{}, fmt.Errorf("simweb: wait request: %w", ctx.Err())
+		}
+	}
+}
+
 // ResetRequests empties the request log.
 func (s *Server) ResetRequests() {
 	s.mu.Lock()
@@ -278,8 +314,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			if len(s.requests) >= maxLogged {
 				s.requests = append(s.requests[:0], s.requests[len(s.requests)-maxLogged/2:]...)
 			}
+			if s.logged != nil {
+				close(s.logged)
+				s.logged = nil
+			}
 			s.requests = append(s.requests, Request{
-				Host: hostOf(r), Method: r.Method, Path: cmpOr(r.RequestURI, r.URL.RequestURI()), Header: h, At: at,
+				Host: hostOf(r), Method: r.Method, Path: cmpOr(r.RequestURI, r.URL.RequestURI()), Header: h, At: at, Done: s.now(),
 				Status: rw.status, BytesSent: rw.n, TLS: r.TLS != nil,
 			})
 		}()

@@ -18,7 +18,8 @@ import (
 // range scans over a partial index. Oldest first means by not_before, then
 // id; claiming does not change not_before.
 //
-//	?1 owner  ?2 lease_until  ?3 now  ?4 max attempts  ?5 n
+//	?1 owner  ?2 lease_until  ?3 now  ?4 max attempts; %[1]d is n, a literal
+//	because SQLite re-prepares a statement on every new LIMIT binding.
 const claimSQL = `UPDATE jobs SET state = 'LEASED', epoch = epoch + 1, attempts = attempts + 1,
 	owner = ?1, lease_until = ?2, updated_at = ?3
 WHERE id IN (
@@ -26,13 +27,13 @@ WHERE id IN (
 		SELECT id, not_before FROM (
 			SELECT id, not_before FROM jobs
 			WHERE state = 'PLANNED' AND not_before <= ?3
-			ORDER BY not_before, id LIMIT ?5)
+			ORDER BY not_before, id LIMIT %[1]d)
 		UNION ALL
 		SELECT id, not_before FROM (
 			SELECT id, not_before FROM jobs
 			WHERE lease_until > 0 AND lease_until <= ?3 AND attempts < ?4
-			ORDER BY lease_until, id LIMIT ?5)
-	) ORDER BY not_before, id LIMIT ?5)
+			ORDER BY lease_until, id LIMIT %[1]d)
+	) ORDER BY not_before, id LIMIT %[1]d)
 RETURNING ` + jobColumns
 
 // Claim leases up to n claimable jobs to owner until now+ttl in one
@@ -46,11 +47,25 @@ func (s *Store) Claim(ctx context.Context, owner string, n int, ttl time.Duratio
 	if ttl <= 0 {
 		return nil, fmt.Errorf("sqlite: claim: lease ttl %v is not positive", ttl)
 	}
+	// Prepared outside the transaction: the writer pool has one connection.
+	stmt, err := s.claimStmt(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim: %w", err)
+	}
 	var jobs []fulltext.Job
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		jobs = jobs[:0]
 		now := s.clock.Now()
-		rows, err := tx.QueryContext(ctx, claimSQL, owner, now.Add(ttl).UnixNano(), now.UnixNano(), s.maxAttempts, n)
+		args := []any{owner, now.Add(ttl).UnixNano(), now.UnixNano(), s.maxAttempts}
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		if stmt != nil {
+			rows, err = tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, fmt.Sprintf(claimSQL, n), args...)
+		}
 		if err != nil {
 			return err
 		}
@@ -84,8 +99,7 @@ func (s *Store) Renew(ctx context.Context, l fulltext.Lease, ttl time.Duration) 
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := s.clock.Now()
 		until = now.Add(ttl)
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_until = ?, updated_at = ?
-			WHERE id = ? AND epoch = ? AND lease_until > 0`, until.UnixNano(), now.UnixNano(), l.JobID, l.Epoch)
+		res, err := tx.StmtContext(ctx, s.st.renew).ExecContext(ctx, until.UnixNano(), now.UnixNano(), l.JobID, l.Epoch)
 		return fencedResult(res, err)
 	})
 	if err != nil {
@@ -94,15 +108,14 @@ func (s *Store) Renew(ctx context.Context, l fulltext.Lease, ttl time.Duration) 
 	return until.UTC(), nil
 }
 
-// Release returns a leased job to PLANNED, due at once, and takes back the
-// attempt its claim counted (graceful stop). ErrLeaseLost when l is not the
+// Release returns a leased job to PLANNED, due at once and keeping its
+// place in the queue (not_before is unchanged), and takes back the attempt
+// its claim counted (graceful stop). ErrLeaseLost when l is not the
 // job's current lease.
 func (s *Store) Release(ctx context.Context, l fulltext.Lease) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'PLANNED', lease_until = 0,
-			attempts = max(attempts - 1, 0), not_before = ?, updated_at = ?
-			WHERE id = ? AND epoch = ? AND lease_until > 0`, now, now, l.JobID, l.Epoch)
+		res, err := tx.StmtContext(ctx, s.st.release).ExecContext(ctx, now, l.JobID, l.Epoch)
 		return fencedResult(res, err)
 	})
 	if err != nil {
@@ -130,13 +143,12 @@ func fencedResult(res sql.Result, err error) error {
 // fence returns the state and attempt count of the job when l is its
 // current lease (same epoch, leased state), else ErrLeaseLost. Run inside a
 // write transaction, its answer holds until commit.
-func fence(ctx context.Context, tx *sql.Tx, l fulltext.Lease) (fulltext.JobState, int, error) {
+func (s *Store) fence(ctx context.Context, tx *sql.Tx, l fulltext.Lease) (fulltext.JobState, int, error) {
 	var (
 		st       fulltext.JobState
 		attempts int
 	)
-	err := tx.QueryRowContext(ctx, `SELECT state, attempts FROM jobs WHERE id = ? AND epoch = ?`,
-		l.JobID, l.Epoch).Scan(&st, &attempts)
+	err := tx.StmtContext(ctx, s.st.fence).QueryRowContext(ctx, l.JobID, l.Epoch).Scan(&st, &attempts)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !st.Leased() {
 		return "", 0, fulltext.ErrLeaseLost
 	}

@@ -12,7 +12,8 @@ import (
 
 // Reconcile bumps, in one immediate transaction, the epoch of every leased
 // job whose lease expired (fencing out its holder) and returns it to
-// PLANNED, due at once; a job that has used all its attempts becomes FAILED
+// PLANNED, due at once and keeping its place in the queue (its not_before,
+// which precedes its claim, is kept); a job that has used all its attempts becomes FAILED
 // with code internal and a detail naming the lost lease. Each job recovered
 // is reported once: a concurrent or repeated Reconcile finds nothing more
 // to do. Safe to run in several processes at once.
@@ -59,7 +60,7 @@ func (s *Store) Reconcile(ctx context.Context) ([]fulltext.Recovery, error) {
 				rec.Action = "lease_expired"
 				rec.Detail = lost
 				_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'PLANNED', epoch = epoch + 1, lease_until = 0,
-					not_before = ?, updated_at = ? WHERE id = ? AND epoch = ?`, now, now, e.id, e.epoch)
+					updated_at = ? WHERE id = ? AND epoch = ?`, now, e.id, e.epoch)
 			}
 			if err != nil {
 				return err

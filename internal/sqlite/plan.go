@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -41,7 +42,7 @@ func (s *Store) Plan(ctx context.Context, works []fulltext.Work) (fulltext.PlanR
 				if err != nil {
 					return err
 				}
-				args = append(args, w.Key(), w.ID.String(), work, record, now, now, now)
+				args = append(args, keyBytes(w.Key()), w.ID.String(), work, record, now, now, now)
 			}
 			var (
 				res sql.Result
@@ -87,4 +88,14 @@ func planInsert(n int) string {
 	}
 	b.WriteString(` ON CONFLICT (key) DO NOTHING`)
 	return b.String()
+}
+
+// keyBytes returns the stored form of an idempotency key: the bytes its hex
+// spells, half the size in the unique index.
+func keyBytes(key string) []byte {
+	b, err := hex.DecodeString(key)
+	if err != nil { // not a Work.Key; keep it verbatim rather than collide
+		return []byte(key)
+	}
+	return b
 }

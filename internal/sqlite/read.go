@@ -18,7 +18,7 @@ const eachPage = 1000
 // Get returns the job of work id id, found by its idempotency key.
 // ErrNotFound when unknown.
 func (s *Store) Get(ctx context.Context, id fulltext.WorkID) (fulltext.Job, error) {
-	key := fulltext.Work{ID: id}.Key()
+	key := keyBytes(fulltext.Work{ID: id}.Key())
 	j, err := scanJob(s.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = fulltext.ErrNotFound

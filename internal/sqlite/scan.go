@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -19,16 +20,18 @@ type scanner interface{ Scan(dest ...any) error }
 func scanJob(sc scanner) (fulltext.Job, error) {
 	var (
 		j                                  fulltext.Job
+		key                                []byte
 		work                               string
 		record                             []byte
 		result                             sql.NullString
 		leaseUntil, notBefore, created, up int64
 	)
-	err := sc.Scan(&j.ID, &j.Key, &work, &record, &j.State, &j.Epoch, &j.Owner, &leaseUntil, &j.Attempts,
+	err := sc.Scan(&j.ID, &key, &work, &record, &j.State, &j.Epoch, &j.Owner, &leaseUntil, &j.Attempts,
 		&notBefore, &j.Outcome, &j.Code, &j.Detail, &result, &created, &up)
 	if err != nil {
 		return fulltext.Job{}, err
 	}
+	j.Key = hex.EncodeToString(key)
 	if err := json.Unmarshal([]byte(work), &j.Work); err != nil {
 		return fulltext.Job{}, fmt.Errorf("job %d: work: %w", j.ID, err)
 	}

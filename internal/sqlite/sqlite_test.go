@@ -41,12 +41,30 @@ func TestJobStore(t *testing.T) {
 // every job to one claim.
 func TestManyHandles(t *testing.T) {
 	t.Parallel()
-	const n, handles = 200, 4
+	const n, handles = 120, 4
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	clock := fulltext.NewStubClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	// The handles open (and migrate) the new file at once.
 	stores := make([]*Store, handles)
+	openErrs := make([]error, handles)
+	var opening sync.WaitGroup
 	for i := range stores {
-		stores[i] = openTest(t, path, clock)
+		opening.Go(func() {
+			stores[i], openErrs[i] = Open(t.Context(), path, Options{Clock: clock})
+		})
+	}
+	opening.Wait()
+	for _, s := range stores {
+		if s != nil {
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+		}
+	}
+	if err := errors.Join(openErrs...); err != nil {
+		t.Fatalf("concurrent Open: %v", err)
 	}
 	ws := make([]fulltext.Work, n)
 	for i := range ws {
@@ -187,7 +205,7 @@ func TestOneLiveFinalizeEnforcedBySchema(t *testing.T) {
 func TestClaimUsesIndexes(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, filepath.Join(t.TempDir(), "jobs.db"), nil)
-	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+claimSQL, "w", 1, 1, 5, 1)
+	rows, err := s.r.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+fmt.Sprintf(claimSQL, 1), "w", 1, 1, 5)
 	if err != nil {
 		t.Fatal(err)
 	}

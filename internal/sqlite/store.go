@@ -36,6 +36,7 @@ type Options struct {
 type Store struct {
 	w           *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
 	r           *sql.DB // read-only connections
+	st          stmts   // prepared on w
 	clock       fulltext.Clock
 	maxAttempts int
 }
@@ -71,8 +72,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.st.close()
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 
 	if s.r, err = sql.Open("sqlite", dsn(path, busy, false)); err != nil {
+		s.st.close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -90,6 +97,12 @@ func dsn(path string, busy time.Duration, writer bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// A 64 MiB page cache keeps the random-order key index of a million
+	// jobs in memory while planning.
+	q.Add("_pragma", "cache_size(-65536)")
+	// Statement journals of multi-row INSERTs stay in memory, not in temp
+	// files written page by page.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Set("_txlock", "immediate")
 	} else {
@@ -100,7 +113,7 @@ func dsn(path string, busy time.Duration, writer bool) string {
 
 // Close closes both connection pools. Safe to call once.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.st.close(), s.r.Close(), s.w.Close())
 }
 
 // now returns the store clock's time in unix nanoseconds.

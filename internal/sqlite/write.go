@@ -22,7 +22,7 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 		return fmt.Errorf("sqlite: step %v: %w", l, err)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cur, _, err := fence(ctx, tx, l)
+		cur, _, err := s.fence(ctx, tx, l)
 		if err != nil {
 			return err
 		}
@@ -31,13 +31,11 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 			if !st.To.Leased() || !fulltext.CanTransition(cur, st.To) {
 				return fmt.Errorf("%s → %s: %w", cur, st.To, fulltext.ErrBadTransition)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, updated_at = ? WHERE id = ? AND epoch = ?`,
-				st.To, now, l.JobID, l.Epoch); err != nil {
+			if _, err := tx.StmtContext(ctx, s.st.move).ExecContext(ctx, st.To, now, l.JobID, l.Epoch); err != nil {
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO ledger (job_id, epoch, op, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			l.JobID, l.Epoch, st.Op, st.Status, st.Detail, now)
+		_, err = tx.StmtContext(ctx, s.st.ledger).ExecContext(ctx, l.JobID, l.Epoch, st.Op, st.Status, st.Detail, now)
 		return err
 	})
 	if err != nil {
@@ -83,7 +81,7 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 		return fmt.Errorf("sqlite: finish %v: %w", l, err)
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		cur, attempts, err := fence(ctx, tx, l)
+		cur, attempts, err := s.fence(ctx, tx, l)
 		if err != nil {
 			return err
 		}
@@ -100,16 +98,13 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 				detail = strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = ?, lease_until = 0,
-				not_before = coalesce(?, not_before),
-				outcome = ?, code = ?, detail = ?, result = ?, updated_at = ?
-				WHERE id = ? AND epoch = ?`,
+		if _, err := tx.StmtContext(ctx, s.st.finish).ExecContext(ctx,
 			state, notBefore, f.Outcome, f.Code, detail, result, now, l.JobID, l.Epoch); err != nil {
 			return err
 		}
 		if state == fulltext.StateFinalized || state == fulltext.StateDeduped {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ledger (job_id, epoch, op, status, detail, at)
-					VALUES (?, ?, 'FINALIZE', 'completed', ?, ?)`, l.JobID, l.Epoch, string(state), now); err != nil {
+			if _, err := tx.StmtContext(ctx, s.st.ledger).ExecContext(ctx,
+				l.JobID, l.Epoch, fulltext.OpFinalize, fulltext.OpCompleted, string(state), now); err != nil {
 				return fmt.Errorf("finalize ledger row: %w", err)
 			}
 		}
@@ -128,20 +123,14 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fulltext.Attempt) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM jobs WHERE id = ? AND epoch = ?`, l.JobID, l.Epoch).Scan(&one)
+		err := tx.StmtContext(ctx, s.st.epoch).QueryRowContext(ctx, l.JobID, l.Epoch).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fulltext.ErrLeaseLost
 		}
 		if err != nil || len(attempts) == 0 {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
-			kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, s.st.attempt)
 		for _, a := range attempts {
 			var hops sql.NullString
 			if len(a.Hops) > 0 {

@@ -45,7 +45,24 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 		p.log.Info("replaying interrupted operations", "work", j.Work.ID.String(), "ops", interrupted, "epoch", j.Epoch)
 	}
 
+	var refreshAtt *fulltext.Attempt
+	if prev := p.pendingRefresh(ctx, j); prev != nil {
+		fin, att, done := r.refresh(jobCtx, prev)
+		if err := r.lostErr(); err != nil {
+			p.log.Warn("lease lost; leaving job to its new holder", "work", j.Work.ID.String(), "err", err)
+			return nil
+		}
+		if done && ctx.Err() == nil {
+			return r.finishRefreshed(ctx, fin, att)
+		}
+		refreshAtt = &att
+	}
+
 	res := p.cascade.Run(jobCtx, r.lease, j.Work, download.Hooks{Headers: r.onHeaders, Stream: r.onStream})
+	if refreshAtt != nil {
+		refreshAtt.Seq = len(res.Attempts) + 1
+		res.Attempts = append(res.Attempts, *refreshAtt)
+	}
 	if err := r.lostErr(); err != nil {
 		abortWinner(res.Winner)
 		p.log.Warn("lease lost; leaving job to its new holder", "work", j.Work.ID.String(), "err", err)
@@ -66,6 +83,11 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	fin := r.finishFor(ctx, res)
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)
+	}
+	if refreshAtt != nil {
+		if err := p.store.SetMeta(ctx, refreshKey(j.ID), ""); err != nil {
+			p.log.Warn("refresh: clear kept result", "work", j.Work.ID.String(), "err", err)
+		}
 	}
 	j.Work = res.Work
 	p.log.Debug("job finished", "work", j.Work.ID.String(), "state", fin.State, "code", fin.Code, "detail", fin.Detail)

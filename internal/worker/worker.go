@@ -43,6 +43,9 @@ type Config struct {
 	Follow bool
 	Clock  fulltext.Clock
 	Logger *slog.Logger
+	// Refetcher, when set, serves the works Refresh re-planned: their stored
+	// URL is asked conditionally before the cascade runs (refresh.go).
+	Refetcher Refetcher
 }
 
 // Committer stores a winning download; *download.Downloader implements it.
@@ -65,6 +68,7 @@ type Pool struct {
 	commit    Committer
 	observer  Observer
 	log       *slog.Logger
+	refetch   Refetcher
 }
 
 // New returns a Pool. observer may be nil.
@@ -83,7 +87,7 @@ func New(cfg Config, store fulltext.JobStore, artifacts fulltext.ArtifactStore, 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Pool{cfg: cfg, store: store, artifacts: artifacts, cascade: c, commit: commit, observer: observer, log: cfg.Logger}
+	return &Pool{cfg: cfg, store: store, artifacts: artifacts, cascade: c, commit: commit, observer: observer, log: cfg.Logger, refetch: cfg.Refetcher}
 }
 
 // ErrStopped is returned by Run when stop was requested before the store

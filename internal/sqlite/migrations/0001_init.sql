@@ -1,5 +1,10 @@
 -- 0001: jobs, the operation ledger, attempts and meta.
 --
+-- NOT NULL ON CONFLICT FAIL on jobs: an ABORT constraint would make every
+-- multi-row INSERT of Plan keep a statement journal (a copy of each page it
+-- touches), a third of the cost of planning; the Go code never writes NULL
+-- there, and any error rolls back the whole transaction anyway.
+--
 -- Times are integer unix nanoseconds (UTC) taken from the store's clock; 0
 -- means unset. lease_until is non-zero exactly when the job is in a leased
 -- state (LEASED, HEAD_DONE, RESUME_OK, STREAMING), so the partial index
@@ -7,22 +12,22 @@
 
 CREATE TABLE jobs (
 	id          INTEGER PRIMARY KEY,
-	key         TEXT    NOT NULL UNIQUE,
-	work_id     TEXT    NOT NULL,
-	work        TEXT    NOT NULL,            -- fulltext.Work as JSON, without Record
+	key         BLOB    NOT NULL ON CONFLICT FAIL UNIQUE,     -- Work.Key(), the 32 bytes of its hex
+	work_id     TEXT    NOT NULL ON CONFLICT FAIL,
+	work        TEXT    NOT NULL ON CONFLICT FAIL,            -- fulltext.Work as JSON, without Record
 	record      BLOB,                        -- Work.Record verbatim, NULL when absent
-	state       TEXT    NOT NULL,
-	epoch       INTEGER NOT NULL DEFAULT 0,
-	owner       TEXT    NOT NULL DEFAULT '',
-	lease_until INTEGER NOT NULL DEFAULT 0,
-	attempts    INTEGER NOT NULL DEFAULT 0,
-	not_before  INTEGER NOT NULL DEFAULT 0,
-	outcome     TEXT    NOT NULL DEFAULT '',
-	code        TEXT    NOT NULL DEFAULT '',
-	detail      TEXT    NOT NULL DEFAULT '',
+	state       TEXT    NOT NULL ON CONFLICT FAIL,
+	epoch       INTEGER NOT NULL ON CONFLICT FAIL DEFAULT 0,
+	owner       TEXT    NOT NULL ON CONFLICT FAIL DEFAULT '',
+	lease_until INTEGER NOT NULL ON CONFLICT FAIL DEFAULT 0,
+	attempts    INTEGER NOT NULL ON CONFLICT FAIL DEFAULT 0,
+	not_before  INTEGER NOT NULL ON CONFLICT FAIL DEFAULT 0,
+	outcome     TEXT    NOT NULL ON CONFLICT FAIL DEFAULT '',
+	code        TEXT    NOT NULL ON CONFLICT FAIL DEFAULT '',
+	detail      TEXT    NOT NULL ON CONFLICT FAIL DEFAULT '',
 	result      TEXT,                        -- fulltext.Result as JSON, NULL when none
-	created_at  INTEGER NOT NULL,
-	updated_at  INTEGER NOT NULL
+	created_at  INTEGER NOT NULL ON CONFLICT FAIL,
+	updated_at  INTEGER NOT NULL ON CONFLICT FAIL
 );
 
 -- Claiming PLANNED jobs oldest first: a range scan over due jobs only.
