@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,30 +61,35 @@ func listCursors(t *testing.T, srv *simweb.Server) []string {
 // TestPlanQueryResumesAfterCreditsExhausted pages a 5 000-work query
 // through the cursor; the daily allowance runs out after 10 pages (2 000
 // works): the run stops with exit 3, and the next "day" resumes from the
-// saved cursor and stops at --max.
+// saved cursor and stops at --max. Under the race detector the same story
+// runs at a fifth of the scale (1 000 works, 2 pages).
 func TestPlanQueryResumesAfterCreditsExhausted(t *testing.T) {
 	t.Parallel()
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("a 14 000-work world; run without -short")
 	}
-	const pages = 10
-	sim := startSimConfig(t, simweb.Config{Works: 14000, Seed: 7, OpenAlexCredits: pages})
+	maxWorks, pages, works := 5000, 10, 14000
+	if raceEnabled {
+		maxWorks, pages, works = 1000, 2, 2800
+	}
+	sim := startSimConfig(t, simweb.Config{Works: works, Seed: 7, OpenAlexCredits: pages})
 	out := filepath.Join(sim.dir, "out")
-	args := append([]string{"plan", "--openalex-filter", "publication_year:>1900", "--max", "5000", "--out", out, "-q"}, sim.flags...)
+	args := append([]string{"plan", "--openalex-filter", "publication_year:>1900", "--max", strconv.Itoa(maxWorks), "--out", out, "-q"}, sim.flags...)
 
 	code, stdout, stderr := oafetch(t, "", args...)
 	if code != exitInterrupted {
 		t.Fatalf("first run: exit %d, want %d (paused)\nstdout:\n%s\nstderr:\n%s", code, exitInterrupted, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "planned 2000 works: 2000 new") {
-		t.Errorf("first run planned something else than %d pages:\n%s", pages, stdout)
+	first := 200 * pages
+	if want := fmt.Sprintf("planned %d works: %d new", first, first); !strings.Contains(stdout, want) {
+		t.Errorf("first run did not plan %d pages (%q):\n%s", pages, want, stdout)
 	}
 	if !strings.Contains(stderr, "daily allowance") {
 		t.Errorf("the pause is not explained:\n%s", stderr)
 	}
-	first := listCursors(t, sim.srv)
-	if len(first) != pages || first[0] != "*" {
-		t.Fatalf("first run asked %d pages (cursors %q), want %d from *: it must stop before the refused call", len(first), first, pages)
+	cursors := listCursors(t, sim.srv)
+	if len(cursors) != pages || cursors[0] != "*" {
+		t.Fatalf("first run asked %d pages (cursors %q), want %d from *: it must stop before the refused call", len(cursors), cursors, pages)
 	}
 	for _, r := range sim.srv.Requests() {
 		if r.Status == 429 {
@@ -90,7 +97,7 @@ func TestPlanQueryResumesAfterCreditsExhausted(t *testing.T) {
 		}
 	}
 
-	// Interrupted while out of credits: still nothing more.
+	// Run again while out of credits: nothing more, still paused.
 	code, stdout, _ = oafetch(t, "", args...)
 	if code != exitInterrupted || !strings.Contains(stdout, "planned 0 works") {
 		t.Fatalf("run without credits: exit %d\n%s", code, stdout)
@@ -103,12 +110,13 @@ func TestPlanQueryResumesAfterCreditsExhausted(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("resumed run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "planned 3000 works: 3000 new") {
-		t.Errorf("resumed run did not plan the remaining 3000 works:\n%s", stdout)
+	rest := maxWorks - first
+	if want := fmt.Sprintf("planned %d works: %d new", rest, rest); !strings.Contains(stdout, want) {
+		t.Errorf("resumed run did not plan the remaining %d works:\n%s", rest, stdout)
 	}
 	second := listCursors(t, sim.srv)
-	if len(second) != 15 || second[0] == "*" {
-		t.Errorf("resumed run asked %d pages from cursor %q; want 15 from the saved cursor", len(second), second[0])
+	if len(second) != rest/200 || second[0] == "*" {
+		t.Errorf("resumed run asked %d pages from cursor %q; want %d from the saved cursor", len(second), second[0], rest/200)
 	}
 
 	// --max reached: a rerun asks nothing.
@@ -117,32 +125,37 @@ func TestPlanQueryResumesAfterCreditsExhausted(t *testing.T) {
 		t.Errorf("rerun after --max: exit %d, %d list calls\n%s", code, len(listCursors(t, sim.srv)), stdout)
 	}
 	code, st, _ := oafetch(t, "", "status", "--out", out)
-	if code != exitOK || !strings.Contains(st, "PLANNED  5000") {
-		t.Errorf("status does not show 5000 jobs:\n%s", st)
+	if code != exitOK || !strings.Contains(st, fmt.Sprintf("PLANNED  %d", maxWorks)) {
+		t.Errorf("status does not show %d planned jobs:\n%s", maxWorks, st)
 	}
 }
 
-// TestPullQueryPausedStillWorks: pull plans what the allowance paid for,
-// fetches it, exits 3, and the next day's run fetches the rest.
+// TestPullQueryPausedStillWorks: the allowance is already spent, so the
+// query's first call is refused (the daily-allowance 429); pull still
+// fetches the works given by id, and exits 3. The next day's run plans and
+// fetches the query's works.
 func TestPullQueryPausedStillWorks(t *testing.T) {
 	t.Parallel()
-	sim := startSimConfig(t, simweb.Config{Works: 700, Seed: 7, OpenAlexCredits: 1})
+	sim := startSimConfig(t, simweb.Config{Works: 200, Seed: 7, OpenAlexCredits: 1})
+	sim.srv.SetOpenAlexCredits(0)
 	out := filepath.Join(sim.dir, "out")
-	args := append([]string{"pull", "--openalex-filter", "publication_year:>1900", "--max", "250", "--out", out, "--workers", "8", "-q"}, sim.flags...)
-	code, stdout, stderr := oafetch(t, "", args...)
-	if code != exitInterrupted || !strings.Contains(stdout, "planned 200 works") {
+	cast := sim.srv.World().Works[:3]
+	args := []string{"pull", "--openalex-filter", "publication_year:2001", "--out", out, "--workers", "8", "-q"}
+	args = append(args, sim.flags...)
+	code, stdout, stderr := oafetch(t, "", append(args, cast[0].Input, cast[1].Input, cast[2].Input)...)
+	if code != exitInterrupted || !strings.Contains(stdout, "planned 3 works") || !strings.Contains(stderr, "daily allowance") {
 		t.Fatalf("first run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if strings.Contains(stdout, "PLANNED") {
-		t.Errorf("the planned works were not processed:\n%s", stdout)
+	if !strings.Contains(stdout, "FINALIZED  3") {
+		t.Errorf("the works given by id were not fetched:\n%s", stdout)
 	}
 	sim.srv.SetOpenAlexCredits(100)
 	code, stdout, stderr = oafetch(t, "", args...)
-	if code != exitOK || !strings.Contains(stdout, "planned 50 works: 50 new") {
+	if code != exitOK || strings.Contains(stdout, "planned 0 works") {
 		t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	code, st, _ := oafetch(t, "", "status", "--out", out)
-	if code != exitOK || !strings.Contains(st, "works        250") || strings.Contains(st, "PLANNED") {
+	if code != exitOK || strings.Contains(st, "PLANNED") || strings.Contains(st, "works        3\n") {
 		t.Errorf("status after both runs:\n%s", st)
 	}
 }
@@ -239,7 +252,7 @@ func apiAnswers(srv *simweb.Server) int {
 // --refresh-metadata it asks again. Both runs end as the world says.
 func TestMetadataCacheSparesTheAPIs(t *testing.T) {
 	t.Parallel()
-	sim := startSimConfig(t, simweb.Config{Works: 60, Seed: 7})
+	sim := startSimConfig(t, simweb.Config{Works: 3 + len(simweb.Routes()), Seed: 7})
 	out := filepath.Join(sim.dir, "out")
 	var ids strings.Builder
 	for _, w := range sim.srv.World().Works {
