@@ -128,10 +128,10 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 		}
 		if o.in.query() {
 			if err := a.planQuery(ctx, p, &o.in, rt, store, log); err != nil {
-				if !errors.Is(err, errQueryPaused) {
+				if !errors.Is(err, errQueryPaused) && !errors.Is(err, worker.ErrStopped) {
 					return err
 				}
-				paused = err // the works that arrived are still processed
+				paused = err // what arrived is counted (and, unless stopped, processed)
 			}
 		}
 		if err := p.flush(ctx); err != nil {

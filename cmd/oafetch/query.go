@@ -13,6 +13,7 @@ import (
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/source"
+	"github.com/oafetch/oafetch/internal/worker"
 )
 
 // errPlanFull stops query paging once --max works are planned.
@@ -69,8 +70,15 @@ func (a *app) planQuery(ctx context.Context, p *planner, in *inputFlags, rt *run
 	if prog.Cursor != "" {
 		log.Info("resuming OpenAlex query from its saved cursor", "filter", q.FilterExpr(), "planned", prog.Planned)
 	}
+	// The first SIGINT/SIGTERM stops paging at once: the page in flight is
+	// asked again by the next run (planning has nothing to finish).
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if a.stop != nil {
+		defer context.AfterFunc(a.stop, cancel)()
+	}
 	taken := 0
-	err = oa.Query(ctx, q, prog.Cursor, func(works []fulltext.Work, next string) error {
+	err = oa.Query(qctx, q, prog.Cursor, func(works []fulltext.Work, next string) error {
 		// A page already partly planned by a run that hit --max: skip what
 		// that run took.
 		works = works[min(prog.Skip, len(works)):]
@@ -106,6 +114,10 @@ func (a *app) planQuery(ctx context.Context, p *planner, in *inputFlags, rt *run
 		}
 		return nil
 	})
+	if a.stop != nil && a.stop.Err() != nil && !errors.Is(err, errPlanFull) {
+		log.Warn("interrupted: the OpenAlex query resumes from its saved cursor on the next run", "planned", prog.Planned)
+		return worker.ErrStopped
+	}
 	switch {
 	case err == nil, errors.Is(err, errPlanFull):
 		return nil

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/simweb"
@@ -302,5 +305,69 @@ func TestMetadataCacheSparesTheAPIs(t *testing.T) {
 	pull("third.sqlite", "--refresh-metadata")
 	if apiAnswers(sim.srv) == 0 {
 		t.Error("--refresh-metadata did not ask the APIs")
+	}
+}
+
+// TestPlanQueryResumesAfterAKill is not parallel: it signals the test
+// process itself. The query's third page stalls; a SIGINT stops the run
+// (exit 3) with the pages that arrived planned and the next cursor saved;
+// the next run resumes from that cursor and plans up to --max.
+func TestPlanQueryResumesAfterAKill(t *testing.T) {
+	sim := startSimConfig(t, simweb.Config{Works: 2800, Seed: 7})
+	sim.srv.SetFaults([]simweb.Fault{{Host: "api.openalex.org", PathPrefix: "/works", Kind: simweb.FaultStall, After: 2}})
+	out := filepath.Join(sim.dir, "out")
+	args := append([]string{"plan", "--openalex-filter", "publication_year:>1900", "--max", "1000", "--out", out, "-q"}, sim.flags...)
+
+	done := make(chan int, 1)
+	var stdout, stderr strings.Builder
+	go func() {
+		done <- run(args, strings.NewReader(""), &stdout, &stderr, []string{"HOME=" + t.TempDir()})
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	pages := 0
+	if _, err := sim.srv.WaitRequest(ctx, func(r simweb.Request) bool {
+		if r.Host == "api.openalex.org" && strings.HasPrefix(r.Path, "/works?") && r.Status == 200 {
+			pages++
+		}
+		return pages == 2
+	}); err != nil {
+		t.Fatalf("two pages never arrived: %v\n%s", err, stderr.String())
+	}
+	// One signal stops paging, the stalled call included.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != exitInterrupted {
+			t.Fatalf("exit %d, want 3 (interrupted)\n%s", code, stderr.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("plan did not stop after a SIGINT")
+	}
+
+	sim.srv.SetFaults(nil)
+	sim.srv.ResetRequests()
+	code, stdout2, stderr2 := oafetch(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout2, stderr2)
+	}
+	// Page 1 was planned before page 2 was asked; page 2 may or may not
+	// have been planned when the signal came.
+	var first int
+	if _, err := fmt.Sscanf(stdout.String(), "planned %d works", &first); err != nil || (first != 200 && first != 400) {
+		t.Fatalf("interrupted run planned %d works (%v), want 200 or 400:\n%s", first, err, stdout.String())
+	}
+	cursors := listCursors(t, sim.srv)
+	if len(cursors) != (1000-first)/200 || cursors[0] == "*" {
+		t.Errorf("resumed run asked pages %q; want %d from the saved cursor", cursors, (1000-first)/200)
+	}
+	if want := fmt.Sprintf("planned %d works: %d new", 1000-first, 1000-first); !strings.Contains(stdout2, want) {
+		t.Errorf("resumed run, want %q:\n%s", want, stdout2)
+	}
+	code, st, _ := oafetch(t, "", "status", "--out", out)
+	if code != exitOK || !strings.Contains(st, "PLANNED  1000") {
+		t.Errorf("status:\n%s", st)
 	}
 }

@@ -98,6 +98,10 @@ type Fault struct {
 	// Times is how many matching requests fail; 0 means every one. After
 	// Times failures the fault lets requests through.
 	Times int
+	// After passes the first After matching requests on (to the next
+	// fault, or the handler) before this fault applies: e.g. the first
+	// pages of a query succeed, the next one stalls.
+	After int
 	// Bytes parameterises stall, truncate, wrong-length, huge and drip.
 	Bytes int
 	// Delay is the drip interval.

@@ -1,6 +1,7 @@
 package simweb
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,5 +61,18 @@ func TestOpenAlexTopics(t *testing.T) {
 	}
 	if r := get(t, c, "https://api.openalex.org/topics/T1"); r.status != 404 {
 		t.Fatalf("unknown topic: %d", r.status)
+	}
+}
+
+func TestFaultAfter(t *testing.T) {
+	t.Parallel()
+	s, c := setup(t, Config{Works: 20})
+	s.SetFaults([]Fault{{Host: "api.openalex.org", PathPrefix: "/works", Kind: FaultServerError, After: 2, Times: 1}})
+	var got []int
+	for range 4 {
+		got = append(got, get(t, c, "https://api.openalex.org/works?per_page=2").status)
+	}
+	if want := []int{200, 200, 503, 200}; !slices.Equal(got, want) {
+		t.Fatalf("statuses %v, want %v", got, want)
 	}
 }
