@@ -12,6 +12,7 @@ build:
 	$(GO) build -o bin/oafetch ./cmd/oafetch
 
 ## test: the whole suite with the race detector (what CI runs through `make check`).
+## It includes the CI size of the torture harness (internal/torture, >= 30 kills).
 test:
 	$(GO) test -race -count=1 -shuffle=on -timeout 12m $(PKGS)
 
@@ -27,12 +28,18 @@ $(LINT): tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
 
 lint: $(LINT)
-	$(LINT) run $(PKGS)
+	$(LINT) run --allow-serial-runners $(PKGS)
 
 tidy-check:
 	@cp go.mod /tmp/oafetch-go.mod.bak; cp go.sum /tmp/oafetch-go.sum.bak 2>/dev/null || true
 	@$(GO) mod tidy
 	@if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum:"; git diff -- go.mod go.sum; cp /tmp/oafetch-go.mod.bak go.mod; cp /tmp/oafetch-go.sum.bak go.sum; exit 1; fi
+
+## torture: the full crash-torture harness (>= 200 kills over 2,000-work pulls,
+## SIGSTOP, disk faults, 4 workers, 4 planners); prints a summary.
+## OAFETCH_TORTURE_SEED=N replays a schedule.
+torture:
+	OAFETCH_TORTURE=full $(GO) test -count=1 -v -run '^TestTorture$$' -timeout 30m ./internal/torture/
 
 demo:
 	$(GO) run ./cmd/oafetch demo

@@ -25,9 +25,24 @@ type Config struct {
 	Hosts    map[string]HostConfig   `toml:"hosts"`
 	Sources  map[string]SourceConfig `toml:"sources"`
 	Fallback FallbackConfig          `toml:"fallback"`
+	SLO      SLOConfig               `toml:"slo"`
 
 	// dialControl is appOptions.dialControl (tests only).
 	dialControl func(network, address string, c syscall.RawConn) error
+}
+
+// SLOConfig is the [slo] table: the objectives `oafetch report` checks
+// (docs/operations.md explains each).
+type SLOConfig struct {
+	// CompletionPercent: least share of jobs ending with a decided outcome.
+	CompletionPercent float64 `toml:"completion_percent"`
+	// TimeToTerminalP95: longest p95 from planning to a terminal state.
+	TimeToTerminalP95 Duration `toml:"time_to_terminal_p95"`
+	// LeaseAcquireP99: longest p99 of the job store's Claim call.
+	LeaseAcquireP99 Duration `toml:"lease_acquire_p99"`
+	// ReplayPercentMax: largest share of claimed jobs that replay an
+	// interrupted operation.
+	ReplayPercentMax float64 `toml:"replay_percent_max"`
 }
 
 // NetConfig is the [net] table.
@@ -108,6 +123,10 @@ func DefaultConfig() Config {
 		Hosts: map[string]HostConfig{"default": {Rate: "1/s", Concurrency: 1}},
 		Fallback: FallbackConfig{
 			TotalTimeoutMS: 120000, MaxAttempts: 20, MaxConcurrent: 3, Tiers: DefaultTiers(),
+		},
+		SLO: SLOConfig{
+			CompletionPercent: 99.5, TimeToTerminalP95: Duration(2 * time.Minute),
+			LeaseAcquireP99: Duration(100 * time.Millisecond), ReplayPercentMax: 5,
 		},
 	}
 }
@@ -194,7 +213,8 @@ func ApplyEnv(cfg *Config, environ []string) error {
 		}
 	}
 	// Names the environment contract reserves for things other than keys.
-	reserved := map[string]bool{"OAFETCH_DB": true, "OAFETCH_CONFIG": true, "OAFETCH_OUT": true}
+	// OAFETCH_FAILPOINTS is read by internal/failpoint (the torture harness).
+	reserved := map[string]bool{"OAFETCH_DB": true, "OAFETCH_CONFIG": true, "OAFETCH_OUT": true, "OAFETCH_FAILPOINTS": true}
 	for _, kv := range environ {
 		k, v, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(k, "OAFETCH_") || reserved[k] || strings.HasPrefix(k, "OAFETCH_SOURCES_") || strings.HasPrefix(k, "OAFETCH_TEST") {
@@ -264,6 +284,12 @@ func setFromString(f reflect.Value, s string) error {
 			return err
 		}
 		f.SetBool(b)
+	case reflect.Float64:
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		f.SetFloat(v)
 	case reflect.Int, reflect.Int64:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -322,6 +348,15 @@ func (c *Config) Validate() error {
 		if !knownSource(n) {
 			return &ConfigError{Where: "sources." + n, Err: fmt.Errorf("unknown source (known: %s)", strings.Join(SourceNames, ", "))}
 		}
+	}
+	if p := c.SLO.CompletionPercent; p <= 0 || p > 100 {
+		return &ConfigError{Where: "slo.completion_percent", Err: errors.New("must be in (0, 100]")}
+	}
+	if p := c.SLO.ReplayPercentMax; p <= 0 || p > 100 {
+		return &ConfigError{Where: "slo.replay_percent_max", Err: errors.New("must be in (0, 100]")}
+	}
+	if c.SLO.TimeToTerminalP95 <= 0 || c.SLO.LeaseAcquireP99 <= 0 {
+		return &ConfigError{Where: "slo", Err: errors.New("time_to_terminal_p95 and lease_acquire_p99 must be positive")}
 	}
 	f := c.Fallback
 	if f.TotalTimeoutMS <= 0 || f.MaxAttempts <= 0 || f.MaxConcurrent <= 0 {

@@ -81,6 +81,8 @@ func TestApplyEnv(t *testing.T) {
 		"OAFETCH_NET_ALLOW_PRIVATE_ADDRESSES=true",
 		"OAFETCH_NET_CONNECT_TO=:443:127.0.0.1:1,:80:127.0.0.1:2",
 		"OAFETCH_FALLBACK_MAX_ATTEMPTS=7",
+		"OAFETCH_SLO_COMPLETION_PERCENT=97.5",
+		"OAFETCH_SLO_LEASE_ACQUIRE_P99=250ms",
 		"OAFETCH_SOURCES_CORE_API_KEY=secret",
 		"OAFETCH_DB=ignored.sqlite",
 		"PATH=/bin",
@@ -89,7 +91,8 @@ func TestApplyEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Mailto != "env@example.org" || time.Duration(cfg.Jobs.LeaseTTL) != 90*time.Second || !cfg.Net.AllowPrivateAddresses ||
-		len(cfg.Net.ConnectTo) != 2 || cfg.Fallback.MaxAttempts != 7 || cfg.Sources["core"].APIKey != "secret" {
+		len(cfg.Net.ConnectTo) != 2 || cfg.Fallback.MaxAttempts != 7 || cfg.Sources["core"].APIKey != "secret" ||
+		cfg.SLO.CompletionPercent != 97.5 || time.Duration(cfg.SLO.LeaseAcquireP99) != 250*time.Millisecond {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	for _, bad := range []string{"OAFETCH_NET_NOPE=1", "OAFETCH_JOBS_MAX_ATTEMPTS=many", "OAFETCH_SOURCES_CORE_NOPE=1"} {
@@ -114,6 +117,9 @@ func TestValidateNamesKey(t *testing.T) {
 		{"tier source", func(c *Config) { c.Fallback.Tiers[0].Sources = append(c.Fallback.Tiers[0].Sources, "nope") }, "fallback.tiers[0].sources"},
 		{"dup source", func(c *Config) { c.Fallback.Tiers[1].Sources = append(c.Fallback.Tiers[1].Sources, "arxiv") }, "fallback.tiers[1].sources"},
 		{"attempts", func(c *Config) { c.Jobs.MaxAttempts = 0 }, "jobs.max_attempts"},
+		{"slo completion", func(c *Config) { c.SLO.CompletionPercent = 120 }, "slo.completion_percent"},
+		{"slo replay", func(c *Config) { c.SLO.ReplayPercentMax = -1 }, "slo.replay_percent_max"},
+		{"slo latency", func(c *Config) { c.SLO.LeaseAcquireP99 = 0 }, "slo"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/oafetch/oafetch/internal/hostpolicy"
 	"github.com/oafetch/oafetch/internal/landing"
 	"github.com/oafetch/oafetch/internal/source"
+	"github.com/oafetch/oafetch/internal/telemetry"
 	"github.com/oafetch/oafetch/internal/worker"
 )
 
@@ -36,6 +37,13 @@ type runtime struct {
 //	→ per-host policy (pacing, concurrency, Retry-After, retries, breaker, robots)
 //	→ User-Agent → clients → sources / downloader → cascade
 func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltext.ArtifactStore, log *slog.Logger) (*runtime, error) {
+	return buildObservedRuntime(cfg, formats, dryRun, arts, log, nil)
+}
+
+// buildObservedRuntime is buildRuntime with metrics (nil for none): the
+// host policy reports waits, retries and breaker changes to m, and m counts
+// what goes on the wire under the policy.
+func buildObservedRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltext.ArtifactStore, log *slog.Logger, m *telemetry.Metrics) (*runtime, error) {
 	var cts []hostpolicy.ConnectTo
 	for _, s := range cfg.Net.ConnectTo {
 		ct, err := hostpolicy.ParseConnectTo(s)
@@ -61,12 +69,17 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 	if err != nil {
 		return nil, err
 	}
+	var wire http.RoundTripper = tr
+	if m != nil {
+		pcfg.Observer = m
+		wire = m.Transport(tr)
+	}
 	policy := hostpolicy.NewPolicy(pcfg)
 	ua := cfg.Net.UserAgent
 	if ua == "" {
 		ua = hostpolicy.DefaultUserAgent(version, cfg.Mailto)
 	}
-	rt := hostpolicy.UserAgent(policy.Wrap(tr), ua)
+	rt := hostpolicy.UserAgent(policy.Wrap(wire), ua)
 	api := &http.Client{Transport: rt, CheckRedirect: apiRedirect, Timeout: 60 * time.Second}
 	fetch := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 

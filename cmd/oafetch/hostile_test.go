@@ -55,10 +55,11 @@ func (g *dialGuard) report() (int, []string) {
 // is left behind.
 func TestHostileWeb(t *testing.T) {
 	t.Parallel()
-	// Four cycles of the routes: the private-redirect and private-link
-	// works then point at each of their four private targets.
+	// Seven cycles of the routes: the private-redirect and private-link
+	// works then point at each of their four private targets (checked
+	// below); the other routes are pulled once.
 	cycle := len(simweb.Routes()) + len(simweb.HostileRoutes())
-	srv, err := simweb.New(simweb.Config{Works: 3 + 4*cycle, Seed: 7, Hostile: true})
+	srv, err := simweb.New(simweb.Config{Works: 3 + 7*cycle, Seed: 7, Hostile: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +90,15 @@ func TestHostileWeb(t *testing.T) {
 	var ids strings.Builder
 	want := map[string]simweb.Work{}
 	routes := map[simweb.Route]int{}
+	targets := map[simweb.Route]bool{}
 	for _, wk := range srv.World().Works {
 		if !strings.HasPrefix(string(wk.Route), "hostile-") {
+			continue
+		}
+		// Every route once; the private ones in every cycle (each cycle
+		// points them at another private target).
+		private := wk.Route == simweb.RoutePrivateRedirect || wk.Route == simweb.RoutePrivateLink
+		if routes[wk.Route] > 0 && !private {
 			continue
 		}
 		ids.WriteString(wk.Input + "\n")
@@ -100,6 +108,12 @@ func TestHostileWeb(t *testing.T) {
 		}
 		want[w.ID.String()] = wk
 		routes[wk.Route]++
+		if private {
+			targets[wk.Route+simweb.Route(rune('0'+wk.Index()%4))] = true // simweb's privateTargets[n%4]
+		}
+	}
+	if len(targets) != 8 {
+		t.Fatalf("the private-redirect and private-link works meet %d of their 2×4 private targets", len(targets))
 	}
 	if len(routes) != len(simweb.HostileRoutes()) {
 		t.Fatalf("the world has %d hostile routes, want %d", len(routes), len(simweb.HostileRoutes()))

@@ -81,6 +81,11 @@ type appOptions struct {
 	// that is not to the simulated web, so a broken address guard fails the
 	// test instead of sending traffic.
 	dialControl func(network, address string, c syscall.RawConn) error
+	// metricsServing is called with the /metrics URL once it serves;
+	// workDone after the workers stopped, while /metrics still serves
+	// (telemetry_test.go scrapes during and after a run).
+	metricsServing func(url string)
+	workDone       func()
 }
 
 // runWith is run with test-only options.
@@ -168,7 +173,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
 		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),
-		a.extractCommand(), a.hostsCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(),
+		a.extractCommand(), a.hostsCommand(), a.demoCommand(), a.simCommand(), a.versionCommand(), a.reportCommand(),
 	)
 	return root
 }

@@ -70,7 +70,7 @@ func (a *app) workCommand() *cobra.Command {
 }
 
 // pull plans (when plan) and processes (when work) jobs.
-func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bool) error {
+func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bool) (retErr error) {
 	ctx := cmd.Context()
 	if err := o.in.validate(); err != nil {
 		return err
@@ -103,21 +103,32 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err != nil {
 		return err
 	}
-	rt, err := buildRuntime(cfg, formats, false, arts, log)
+	tel, err := a.startTelemetry(&o.store, &o.run, store, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := tel.close(); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	rt, err := buildObservedRuntime(cfg, formats, false, arts, log, tel.metrics)
 	if err != nil {
 		return err
 	}
 	if err := a.useMetaCache(rt, &o.store, &o.run, log); err != nil {
 		return err
 	}
-	if _, err := reconcile(ctx, store, arts, log); err != nil {
+	recs, err := reconcile(ctx, store, arts, log)
+	tel.recorder.Recovered(recs)
+	if err != nil {
 		return err
 	}
 
 	var counts planCounts
 	var paused error // an OpenAlex query stopped by its daily allowance
 	if plan {
-		p := &planner{store: store, report: a.stderr, max: o.in.max}
+		p := &planner{store: recordingPlanSink{store, tel.recorder}, report: a.stderr, max: o.in.max}
 		if err := p.planArgs(ctx, args); err != nil {
 			return err
 		}
@@ -152,16 +163,19 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 		fmt.Fprintf(out, "refresh: %d finalized works to re-check\n", n)
 	}
 	start := time.Now()
-	prog := newProgress(a.stderr, store, log)
-	pool := newPool(cfg, o.run.workers, store, arts, rt, log, prog)
+	prog := newProgress(a.stderr, a.environ, log, o.store.quiet, tel.metrics)
+	pool := newPool(cfg, o.run.workers, store, arts, rt, log, observers{tel.recorder, prog})
 	stopHostSync, err := startHostSync(ctx, rt, store, workerOwner(), log)
 	if err != nil {
 		return err
 	}
-	stopProgress := prog.start(ctx)
+	stopProgress := prog.start(ctx, store)
 	runErr := pool.Run(ctx, a.stop)
 	stopProgress()
 	stopHostSync()
+	if a.opts.workDone != nil {
+		a.opts.workDone()
+	}
 	st, err := store.Stats(context.WithoutCancel(ctx))
 	if err != nil {
 		return asStoreErr(fmt.Errorf("stats: %w", err))

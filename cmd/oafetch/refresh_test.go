@@ -14,7 +14,7 @@ import (
 // the same file.
 func TestPullRefresh(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, 24)
+	sim := startSim(t, 14)
 	out := filepath.Join(sim.dir, "out")
 	var input strings.Builder
 	for _, w := range sim.srv.World().Works {

@@ -66,6 +66,7 @@ type runFlags struct {
 	dryRun         bool
 	metricsAddr    string
 	refresh        bool
+	events         string
 	// refreshMetadata bypasses the metadata cache (API answers are asked
 	// again, and the fresh ones stored).
 	refreshMetadata bool
@@ -86,7 +87,8 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringArrayVar(&f.connectTo, "connect-to", nil, "HOST1:PORT1:HOST2:PORT2 as curl's --connect-to (repeatable)")
 	fl.StringVar(&f.caFile, "ca-file", "", "PEM file of extra CA certificates to trust")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "resolve and print the chosen candidates without downloading")
-	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (e.g. 127.0.0.1:9464)")
+	fl.StringVar(&f.events, "events", "", "JSONL event log, rotated by size (default: <out>/.oafetch/events.jsonl)")
 	fl.BoolVar(&f.refresh, "refresh", false, "re-check finalized works: ask their stored URL with If-None-Match/If-Modified-Since (304 → ok-existing)")
 	fl.BoolVar(&f.refreshMetadata, "refresh-metadata", false, "ask the APIs again instead of using the answers cached under <out>/.oafetch/metacache")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/oafetch/oafetch/internal/failpoint"
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
@@ -68,6 +69,9 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 	if err := write(head); err != nil {
 		return err
 	}
+	if err := failpoint.Inject("mid-stream"); err != nil {
+		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
+	}
 	buf := make([]byte, 32<<10)
 	for {
 		n, rerr := body.Read(buf)
@@ -105,6 +109,9 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 		if err := jats.wait(); err != nil {
 			return err
 		}
+	}
+	if err := failpoint.Inject("after-stream"); err != nil {
+		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 	}
 	f.Temp, f.SHA256, f.Bytes = tmp, hex.EncodeToString(h.Sum(nil)), size
 	return nil

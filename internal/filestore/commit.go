@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 
+	"github.com/oafetch/oafetch/internal/failpoint"
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
@@ -66,6 +67,9 @@ func (s *Store) Commit(ctx context.Context, tmp fulltext.TempArtifact, name full
 	obj := objectsDir + "/" + sum[:2] + "/" + sum
 	existing, err := s.publishObject(t.rel, obj, t.size)
 	if err != nil {
+		return fulltext.Artifact{}, fmt.Errorf("filestore: commit %s: %w", name.Path, err)
+	}
+	if err := failpoint.Inject("fs-after-publish"); err != nil {
 		return fulltext.Artifact{}, fmt.Errorf("filestore: commit %s: %w", name.Path, err)
 	}
 	if err := s.linkFriendly(obj, name.Path, t.lease); err != nil {
@@ -189,6 +193,9 @@ func (s *Store) copyFile(src, dst string) error {
 }
 
 func (s *Store) link(oldname, newname string) error {
+	if err := failpoint.Inject("fs-link"); err != nil {
+		return err
+	}
 	if hook := s.faults.Link; hook != nil {
 		if err := hook(oldname, newname); err != nil {
 			return err
@@ -198,6 +205,9 @@ func (s *Store) link(oldname, newname string) error {
 }
 
 func (s *Store) rename(oldname, newname string) error {
+	if err := failpoint.Inject("fs-rename"); err != nil {
+		return err
+	}
 	if hook := s.faults.Rename; hook != nil {
 		if err := hook(oldname, newname); err != nil {
 			return err
@@ -207,6 +217,9 @@ func (s *Store) rename(oldname, newname string) error {
 }
 
 func (s *Store) sync(f *os.File, rel string) error {
+	if err := failpoint.Inject("fs-sync"); err != nil {
+		return err
+	}
 	if hook := s.faults.Sync; hook != nil {
 		if err := hook(rel); err != nil {
 			return err

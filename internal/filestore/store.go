@@ -26,6 +26,7 @@ import (
 	"path"
 	"sync"
 
+	"github.com/oafetch/oafetch/internal/failpoint"
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
@@ -139,6 +140,10 @@ func (t *temp) Write(p []byte) (int, error) {
 	}
 	if t.done {
 		return 0, fmt.Errorf("filestore: write %s: %w", t.name, fs.ErrClosed)
+	}
+	if err := failpoint.Inject("fs-write"); err != nil {
+		t.err = fmt.Errorf("filestore: write %s: %w", t.name, err)
+		return 0, t.err
 	}
 	if hook := t.s.faults.Write; hook != nil {
 		if err := hook(t.rel); err != nil {

@@ -26,7 +26,7 @@ type Options struct {
 	// Defaults to 5.
 	MaxAttempts int
 	// BusyTimeout is how long a write waits for another process's write
-	// lock before it fails. Defaults to 10s.
+	// lock before it fails. Defaults to 30s: a loaded machine with several processes on one file must wait rather than fail.
 	BusyTimeout time.Duration
 }
 
@@ -50,7 +50,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: want a plain file path", path)
 	}
-	busy := cmp.Or(opts.BusyTimeout, 10*time.Second)
+	busy := cmp.Or(opts.BusyTimeout, 30*time.Second)
 	s := &Store{
 		clock:       cmp.Or[fulltext.Clock](opts.Clock, fulltext.SystemClock{}),
 		maxAttempts: cmp.Or(opts.MaxAttempts, 5),

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/oafetch/oafetch/internal/download"
+	"github.com/oafetch/oafetch/internal/failpoint"
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
@@ -21,6 +23,11 @@ type jobRun struct {
 	p     *Pool
 	job   fulltext.Job
 	lease fulltext.Lease
+
+	// replayFinalize is set when an earlier holder started FINALIZE and
+	// never finished it: the bytes it committed are this job's own, not a
+	// duplicate of another work's.
+	replayFinalize bool
 
 	mu    sync.Mutex
 	state fulltext.JobState
@@ -43,6 +50,10 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 
 	if interrupted := p.interruptedOps(ctx, j.ID); len(interrupted) > 0 {
 		p.log.Info("replaying interrupted operations", "work", j.Work.ID.String(), "ops", interrupted, "epoch", j.Epoch)
+		r.replayFinalize = slices.Contains(interrupted, fulltext.OpFinalize)
+		if p.life != nil {
+			p.life.JobReplayed(j, interrupted)
+		}
 	}
 
 	var refreshAtt *fulltext.Attempt
@@ -74,13 +85,23 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 		if err := p.store.Release(context.WithoutCancel(ctx), r.lease); err != nil && !errors.Is(err, fulltext.ErrLeaseLost) {
 			return fmt.Errorf("release %s: %w", r.lease, err)
 		}
+		if p.life != nil {
+			p.life.LeaseReleased(r.lease)
+		}
 		return nil
+	}
+	if err := failpoint.Inject("before-attempts"); err != nil {
+		abortWinner(res.Winner)
+		return r.storeErr("record attempts", err)
 	}
 	if err := p.store.AddAttempts(ctx, r.lease, res.Attempts); err != nil {
 		abortWinner(res.Winner)
 		return r.storeErr("record attempts", err)
 	}
 	fin := r.finishFor(ctx, res)
+	if err := failpoint.Inject("before-finish"); err != nil {
+		return r.storeErr("finish", err)
+	}
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)
 	}
@@ -89,7 +110,10 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 			p.log.Warn("refresh: clear kept result", "work", j.Work.ID.String(), "err", err)
 		}
 	}
-	j.Work = res.Work
+	if err := failpoint.Inject("after-finish"); err != nil {
+		return r.storeErr("finish", err)
+	}
+	j.Work, j.State = res.Work, r.current()
 	p.log.Debug("job finished", "work", j.Work.ID.String(), "state", fin.State, "code", fin.Code, "detail", fin.Detail)
 	if p.observer != nil {
 		p.observer.JobFinished(j, fin, res.Attempts)
@@ -124,7 +148,10 @@ func (r *jobRun) finishFor(ctx context.Context, res cascadeResult) fulltext.Fini
 	if fin.Result.URL == "" {
 		fin.Result.URL = res.Candidate.URL
 	}
-	if art.Existing {
+	switch {
+	case art.Existing && r.replayFinalize:
+		fin.Detail = "replayed an interrupted FINALIZE; the artifact was already committed"
+	case art.Existing:
 		fin.State, fin.Code = fulltext.StateDeduped, fulltext.CodeOKExisting
 		fin.Detail = "identical bytes already stored as " + art.ContentPath
 	}
@@ -150,10 +177,17 @@ func (r *jobRun) commitWinner(ctx context.Context, res cascadeResult) (fulltext.
 		_ = f.Temp.Abort()
 		return fulltext.Artifact{}, err
 	}
+	if err := failpoint.Inject("before-artifact-commit"); err != nil {
+		_ = f.Temp.Abort()
+		return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: err}
+	}
 	art, err := r.p.commit.Commit(ctx, f, r.job.Work.ID)
 	if err != nil {
 		_ = f.Temp.Abort()
 		return fulltext.Artifact{}, err
+	}
+	if err := failpoint.Inject("after-artifact-commit"); err != nil {
+		return fulltext.Artifact{}, &fulltext.Error{Code: fulltext.CodeStoreError, Err: err}
 	}
 	return art, nil
 }
@@ -210,10 +244,19 @@ func (r *jobRun) step(ctx context.Context, s fulltext.Step) error {
 	if s.To != "" && !fulltext.CanTransition(r.state, s.To) {
 		return nil // another fetch of this job already moved it
 	}
+	if err := failpoint.Inject("before-ledger-step"); err != nil {
+		return err
+	}
 	if err := r.p.store.Step(context.WithoutCancel(ctx), r.lease, s); err != nil {
 		if errors.Is(err, fulltext.ErrLeaseLost) {
 			r.lost = err
 		}
+		return err
+	}
+	if r.p.life != nil {
+		r.p.life.JobStep(r.job, s, r.state)
+	}
+	if err := failpoint.Inject("after-ledger-step"); err != nil {
 		return err
 	}
 	if s.To != "" {
@@ -260,7 +303,11 @@ func (r *jobRun) renew(ctx context.Context, cancel context.CancelFunc) {
 		} else if errors.Is(err, fulltext.ErrLeaseLost) {
 			r.lost = err
 		}
+		l := r.lease
 		r.mu.Unlock()
+		if r.p.life != nil && ctx.Err() == nil {
+			r.p.life.LeaseRenewed(l, err)
+		}
 		if errors.Is(err, fulltext.ErrLeaseLost) {
 			cancel()
 			return

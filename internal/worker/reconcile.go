@@ -2,43 +2,179 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
-// Reconcile repairs what crashed holders left behind: expired leases become
-// claimable again (with an epoch bump that fences the old holder out), jobs
-// that used up their attempts fail, and temp artifacts of leases that are no
-// longer live are removed (a live lease's temp is never touched). It is
-// idempotent and safe to run in several processes at once.
+// Recovery actions reported by the reconciler besides the job store's own
+// ("lease_expired", "attempts_exhausted").
+const (
+	ActionTempRemoved     = "temp_removed"
+	ActionArtifactMissing = "artifact_missing"
+	ActionArtifactCorrupt = "artifact_corrupt"
+	ActionOrphanArtifact  = "orphan_artifact"
+)
+
+// Reconcile repairs what crashed holders left behind. It runs at the start
+// of pull and work; every action is logged as a crash_recovery event and
+// returned:
+//
+//   - expired leases become claimable again, with an epoch bump that fences
+//     the old holder out (JobStore.Reconcile); jobs that used up their
+//     attempts fail;
+//   - temp artifacts whose lease is no longer live are removed (a live
+//     lease's temp is never touched: temp names embed job and epoch);
+//   - FINALIZED and DEDUPED jobs whose artifact is missing, or whose size
+//     differs from the recorded one, are re-planned (JobStore.Requeue). This
+//     is a Stat per artifact; the full sha256 check is `oafetch verify`;
+//   - committed artifacts that no job refers to are reported, not removed
+//     (`oafetch verify --repair` removes them). An artifact whose job is not
+//     terminal is not an orphan: the crash came between the artifact commit
+//     and the FINALIZE, and the replay finalizes it.
+//
+// Operations a crashed holder started and never finished need no action
+// here: the next claim replays them through the normal path.
+//
+// Reconcile is idempotent and safe to run in several processes at once:
+// the job store's part runs in one transaction, a temp or job another
+// reconciler already handled is skipped silently, and nothing is removed
+// that a live lease may still use. arts may be nil (job store only).
 func Reconcile(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore, log *slog.Logger) ([]fulltext.Recovery, error) {
+	recs, err := reconcileLeases(ctx, store, arts)
+	if err == nil && arts != nil {
+		var more []fulltext.Recovery
+		more, err = reconcileArtifacts(ctx, store, arts)
+		recs = append(recs, more...)
+	}
+	logRecoveries(log, recs)
+	return recs, err
+}
+
+// reconcileLeases is the cheap part of Reconcile, also run by the Pool on
+// its timer: expired leases and the temps of dead leases.
+func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore) ([]fulltext.Recovery, error) {
 	recs, err := store.Reconcile(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile job store: %w", err)
 	}
-	if arts != nil {
-		temps, err := arts.Temps(ctx)
+	if arts == nil {
+		return recs, nil
+	}
+	temps, err := arts.Temps(ctx)
+	if err != nil {
+		return recs, fmt.Errorf("reconcile temps: %w", err)
+	}
+	for _, t := range temps {
+		live, err := store.LeaseLive(ctx, fulltext.Lease{JobID: t.JobID, Epoch: t.Epoch})
 		if err != nil {
-			return recs, fmt.Errorf("reconcile temps: %w", err)
+			return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
 		}
-		for _, t := range temps {
-			live, err := store.LeaseLive(ctx, fulltext.Lease{JobID: t.JobID, Epoch: t.Epoch})
-			if err != nil {
-				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
-			}
-			if live {
-				continue
-			}
-			if err := arts.RemoveTemp(ctx, t.Name); err != nil {
-				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
-			}
-			recs = append(recs, fulltext.Recovery{JobID: t.JobID, Action: "temp_removed", Detail: t.Name})
+		if live {
+			continue
 		}
+		if err := arts.RemoveTemp(ctx, t.Name); err != nil {
+			if errors.Is(err, fulltext.ErrNotFound) {
+				continue // committed, aborted, or removed by another reconciler
+			}
+			return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
+		}
+		recs = append(recs, fulltext.Recovery{JobID: t.JobID, Action: ActionTempRemoved, Detail: t.Name})
+	}
+	return recs, nil
+}
+
+// reconcileArtifacts re-plans finished jobs whose artifact is gone or of the
+// wrong size and reports artifacts no job refers to. The artifact walk comes
+// first, so that a job finalized during the walk is seen by the job scan and
+// its artifact is not reported as an orphan.
+func reconcileArtifacts(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore) ([]fulltext.Recovery, error) {
+	stored := map[string]bool{}
+	if err := arts.Walk(ctx, func(p string, _ int64) error {
+		stored[p] = true
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("reconcile artifacts: walk: %w", err)
+	}
+	var (
+		recs   []fulltext.Recovery
+		broken []fulltext.Recovery
+	)
+	err := store.Each(ctx, func(j fulltext.Job) error {
+		if !j.State.Terminal() {
+			// In flight or to be replayed: whatever it committed is its own.
+			for _, k := range []fulltext.Kind{fulltext.KindPDF, fulltext.KindXML, fulltext.KindHTML} {
+				delete(stored, fulltext.ArtifactPath(j.Work.ID, k))
+			}
+			return nil
+		}
+		if j.Result == nil || j.Result.Path == "" {
+			return nil
+		}
+		delete(stored, j.Result.Path)
+		if j.State != fulltext.StateFinalized && j.State != fulltext.StateDeduped && j.State != fulltext.StateIndexed {
+			return nil
+		}
+		size, err := arts.Stat(ctx, j.Result.Path)
+		switch {
+		case errors.Is(err, fulltext.ErrNotFound):
+			broken = append(broken, fulltext.Recovery{JobID: j.ID, WorkID: j.Work.ID.String(), Action: ActionArtifactMissing,
+				Detail: j.Result.Path})
+		case err != nil:
+			return fmt.Errorf("stat %s: %w", j.Result.Path, err)
+		case size != j.Result.Bytes:
+			broken = append(broken, fulltext.Recovery{JobID: j.ID, WorkID: j.Work.ID.String(), Action: ActionArtifactCorrupt,
+				Detail: fmt.Sprintf("%s: %d bytes, %d recorded", j.Result.Path, size, j.Result.Bytes)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reconcile artifacts: %w", err)
+	}
+	for _, b := range broken {
+		err := store.Requeue(ctx, b.JobID, b.Action+": "+b.Detail)
+		if errors.Is(err, fulltext.ErrBadTransition) || errors.Is(err, fulltext.ErrNotFound) {
+			continue // another reconciler re-planned it first
+		}
+		if err != nil {
+			return recs, fmt.Errorf("reconcile artifacts: %w", err)
+		}
+		recs = append(recs, b)
+	}
+	for p := range stored {
+		recs = append(recs, fulltext.Recovery{Action: ActionOrphanArtifact, Detail: p})
+	}
+	return recs, nil
+}
+
+func logRecoveries(log *slog.Logger, recs []fulltext.Recovery) {
+	if log == nil {
+		return
 	}
 	for _, r := range recs {
 		log.Info("crash_recovery", "action", r.Action, "job", r.JobID, "work", r.WorkID, "detail", r.Detail)
 	}
-	return recs, nil
+}
+
+// reconcileLoop runs reconcileLeases every d until ctx ends. Errors are
+// logged: a failed round is retried at the next tick, and the claim query
+// also takes over expired leases on its own.
+func (p *Pool) reconcileLoop(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		recs, err := reconcileLeases(ctx, p.store, p.artifacts)
+		logRecoveries(p.log, recs)
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("reconcile failed", "err", err)
+		}
+	}
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/oafetch/oafetch/internal/cascade"
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/filestore"
@@ -23,8 +21,6 @@ import (
 	"github.com/oafetch/oafetch/internal/sqlite"
 	"github.com/oafetch/oafetch/internal/worker"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // oneSource offers one PDF URL for every work and counts its lookups.
 type oneSource struct {

@@ -39,6 +39,10 @@ type Config struct {
 	// Grace is how long in-flight jobs may run after Stop before they are
 	// cancelled and released. Defaults to 5s.
 	Grace time.Duration
+	// ReconcileEvery is the period of the in-run reconciler (expired leases,
+	// temps of dead leases; see Reconcile). Defaults to LeaseTTL; negative
+	// disables it.
+	ReconcileEvery time.Duration
 	// Follow keeps the pool claiming after the store drained (a daemon).
 	Follow bool
 	Clock  fulltext.Clock
@@ -56,7 +60,30 @@ type Committer interface {
 // Observer receives job events (telemetry). Methods are called from worker
 // goroutines and must not block.
 type Observer interface {
+	// JobFinished reports a finished claim: j is the job as it was just
+	// before Finish (its State the one f moved it from), f what was written.
 	JobFinished(j fulltext.Job, f fulltext.Finish, attempts []fulltext.Attempt)
+}
+
+// LifecycleObserver is an Observer that also hears every step of a job's
+// life (the telemetry event log). The Pool uses it when its Observer
+// implements it. Methods are called from worker goroutines, some while a
+// job's lock is held: they must not block and must not call the Pool.
+type LifecycleObserver interface {
+	Observer
+	// JobLeased reports a claimed job and how long the Claim call took.
+	JobLeased(j fulltext.Job, claim time.Duration)
+	// JobStep reports a ledger row written under j's lease; from is the
+	// job's state before the row (s.To, when set, is the state after).
+	JobStep(j fulltext.Job, s fulltext.Step, from fulltext.JobState)
+	// JobReplayed reports the operations a previous holder started and
+	// never completed, which this claim replays.
+	JobReplayed(j fulltext.Job, ops []fulltext.Op)
+	// LeaseRenewed reports one renewal; err is nil, ErrLeaseLost or a store
+	// failure.
+	LeaseRenewed(l fulltext.Lease, err error)
+	// LeaseReleased reports a job given back untouched (graceful stop).
+	LeaseReleased(l fulltext.Lease)
 }
 
 // Pool is a set of workers sharing one job store.
@@ -67,6 +94,7 @@ type Pool struct {
 	cascade   *cascade.Cascade
 	commit    Committer
 	observer  Observer
+	life      LifecycleObserver
 	log       *slog.Logger
 	refetch   Refetcher
 }
@@ -81,13 +109,15 @@ func New(cfg Config, store fulltext.JobStore, artifacts fulltext.ArtifactStore, 
 	cfg.RetryMax = cmp.Or(cfg.RetryMax, 10*time.Minute)
 	cfg.Idle = cmp.Or(cfg.Idle, 250*time.Millisecond)
 	cfg.Grace = cmp.Or(cfg.Grace, 5*time.Second)
+	cfg.ReconcileEvery = cmp.Or(cfg.ReconcileEvery, cfg.LeaseTTL)
 	if cfg.Clock == nil {
 		cfg.Clock = fulltext.SystemClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Pool{cfg: cfg, store: store, artifacts: artifacts, cascade: c, commit: commit, observer: observer, log: cfg.Logger, refetch: cfg.Refetcher}
+	life, _ := observer.(LifecycleObserver)
+	return &Pool{cfg: cfg, store: store, artifacts: artifacts, cascade: c, commit: commit, observer: observer, life: life, log: cfg.Logger, refetch: cfg.Refetcher}
 }
 
 // ErrStopped is returned by Run when stop was requested before the store
@@ -124,6 +154,15 @@ func (p *Pool) Run(ctx context.Context, stop context.Context) error {
 	fail := func(err error) {
 		errOnce.Do(func() { firstErr = err; cancelWork() })
 	}
+	if p.cfg.ReconcileEvery > 0 {
+		reconcileCtx, stopReconcile := context.WithCancel(workCtx)
+		reconcileDone := make(chan struct{})
+		go func() {
+			defer close(reconcileDone)
+			p.reconcileLoop(reconcileCtx, p.cfg.ReconcileEvery)
+		}()
+		defer func() { stopReconcile(); <-reconcileDone }()
+	}
 	for i := range p.cfg.Workers {
 		wg.Add(1)
 		go func() {
@@ -149,7 +188,9 @@ func (p *Pool) loop(ctx, stop context.Context, owner string) error {
 		if stop.Err() != nil || ctx.Err() != nil {
 			return nil
 		}
+		claimStart := time.Now()
 		jobs, err := p.store.Claim(ctx, owner, 1, p.cfg.LeaseTTL)
+		claimTook := time.Since(claimStart)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -177,6 +218,9 @@ func (p *Pool) loop(ctx, stop context.Context, owner string) error {
 			continue
 		}
 		for _, j := range jobs {
+			if p.life != nil {
+				p.life.JobLeased(j, claimTook)
+			}
 			if err := p.process(ctx, j); err != nil {
 				return err
 			}
