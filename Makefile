@@ -4,7 +4,7 @@ PKGS      ?= ./...
 TOOLS_DIR := $(CURDIR)/.tools
 LINT      := $(TOOLS_DIR)/golangci-lint
 
-.PHONY: all build test check fmt-check vet lint tidy-check race torture bench demo clean
+.PHONY: all build test check fmt-check vet lint tidy-check race torture bench bench-compare demo clean
 
 all: build
 
@@ -40,6 +40,19 @@ tidy-check:
 ## OAFETCH_TORTURE_SEED=N replays a schedule.
 torture:
 	OAFETCH_TORTURE=full $(GO) test -count=1 -v -run '^TestTorture$$' -timeout 30m ./internal/torture/
+
+## bench: every Go benchmark of the hot paths, a few iterations each, so
+## that they keep compiling and running in CI (figures: BENCHMARKS.md).
+BENCHTIME ?= 10x
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) run ./bench/scenario -scenario p1 -n 50 -runs 1 -aria2=false
+	$(GO) run ./bench/scenario -scenario p2 -n 200 -runs 1
+	$(GO) run ./bench/scenario -scenario p3 -n 2000 -runs 1
+
+## bench-compare: the scenario comparisons against aria2c (heavy; installs aria2).
+bench-compare:
+	bench/compare.sh
 
 demo:
 	$(GO) run ./cmd/oafetch demo

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/oafetch/oafetch/internal/filestore"
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/postgres"
+	"github.com/oafetch/oafetch/internal/s3store"
 	"github.com/oafetch/oafetch/internal/sqlite"
 	"github.com/oafetch/oafetch/internal/worker"
 )
@@ -58,7 +61,7 @@ type storeFlags struct {
 func (a *app) addStoreFlags(cmd *cobra.Command, sf *storeFlags) {
 	f := cmd.Flags()
 	f.StringVar(&sf.db, "db", "", "job store: a SQLite file path or postgres://… (default: <out>/.oafetch/jobs.sqlite; env OAFETCH_DB)")
-	f.StringVar(&sf.out, "out", "oafetch-out", "artifact store root directory")
+	f.StringVar(&sf.out, "out", "oafetch-out", "artifact store: a directory or s3://bucket/prefix")
 	f.StringVar(&sf.config, "config", "", "TOML config file (env OAFETCH_CONFIG)")
 	f.StringVar(&sf.logFormat, "log-format", "text", "log format: text or json")
 	f.BoolVarP(&sf.quiet, "quiet", "q", false, "only errors")
@@ -115,11 +118,25 @@ func (a *app) dbPath(sf *storeFlags) string {
 	return filepath.Join(sf.out, ".oafetch", "jobs.sqlite")
 }
 
-// openJobStore opens the job store named by the flags.
+// isPostgres reports whether dsn names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openJobStore opens the job store named by the flags: PostgreSQL for a
+// postgres:// DSN, else an SQLite file.
 func (a *app) openJobStore(ctx context.Context, sf *storeFlags, cfg Config) (fulltext.JobStore, error) {
+	if sf.db == "" && a.getenv("OAFETCH_DB") == "" && strings.HasPrefix(sf.out, "s3://") {
+		return nil, usagef("--out %s: give --db (postgres://… for a fleet, or a local SQLite file)", sf.out)
+	}
 	dsn := a.dbPath(sf)
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, usagef("--db %s: the PostgreSQL job store is not built into this version yet", redactDSN(dsn))
+	if isPostgres(dsn) {
+		st, err := postgres.Open(ctx, dsn, postgres.Options{MaxAttempts: cfg.Jobs.MaxAttempts})
+		if err != nil {
+			return nil, asStoreErr(fmt.Errorf("job store %s: %w", redactDSN(dsn), err))
+		}
+		a.closers = append(a.closers, st.Close)
+		return st, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dsn), 0o755); err != nil {
 		return nil, asStoreErr(fmt.Errorf("job store %s: %w", dsn, err))
@@ -132,16 +149,43 @@ func (a *app) openJobStore(ctx context.Context, sf *storeFlags, cfg Config) (ful
 	return st, nil
 }
 
-// openArtifactStore opens the artifact store named by --out.
-func (a *app) openArtifactStore(sf *storeFlags) (fulltext.ArtifactStore, error) {
+// openArtifactStore opens the artifact store named by --out: a directory,
+// or s3://bucket/prefix with the [s3] table and the usual AWS environment
+// (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION or
+// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN; without keys, ~/.aws/credentials or the instance
+// role). The [s3] table wins over the AWS variables.
+func (a *app) openArtifactStore(ctx context.Context, sf *storeFlags, cfg Config) (fulltext.ArtifactStore, error) {
 	if strings.HasPrefix(sf.out, "s3://") {
-		return nil, usagef("--out %s: the S3 artifact store is not built into this version yet", sf.out)
+		bucket, prefix, err := s3store.ParseURL(sf.out)
+		if err != nil {
+			return nil, usagef("--out %s: %v", sf.out, err)
+		}
+		st, err := s3store.Open(ctx, bucket, prefix, a.s3Options(cfg.S3))
+		if err != nil {
+			return nil, asStoreErr(fmt.Errorf("artifact store %s: %w", sf.out, err))
+		}
+		return st, nil
 	}
 	st, err := filestore.Open(sf.out, filestore.Options{})
 	if err != nil {
 		return nil, asStoreErr(fmt.Errorf("artifact store %s: %w", sf.out, err))
 	}
 	return st, nil
+}
+
+// s3Options builds the S3 client options from the [s3] table and the AWS
+// environment variables.
+func (a *app) s3Options(c S3Config) s3store.Options {
+	return s3store.Options{
+		Endpoint:     cmp.Or(c.Endpoint, a.getenv("AWS_ENDPOINT_URL_S3"), a.getenv("AWS_ENDPOINT_URL")),
+		Region:       cmp.Or(c.Region, a.getenv("AWS_REGION"), a.getenv("AWS_DEFAULT_REGION")),
+		PathStyle:    c.PathStyle,
+		AccessKey:    a.getenv("AWS_ACCESS_KEY_ID"),
+		SecretKey:    a.getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken: a.getenv("AWS_SESSION_TOKEN"),
+		PartSize:     uint64(max(c.PartSizeMiB, 0)) << 20,
+	}
 }
 
 func redactDSN(dsn string) string {

@@ -26,6 +26,7 @@ type Config struct {
 	Sources  map[string]SourceConfig `toml:"sources"`
 	Fallback FallbackConfig          `toml:"fallback"`
 	SLO      SLOConfig               `toml:"slo"`
+	S3       S3Config                `toml:"s3"`
 
 	// dialControl is appOptions.dialControl (tests only).
 	dialControl func(network, address string, c syscall.RawConn) error
@@ -43,6 +44,24 @@ type SLOConfig struct {
 	// ReplayPercentMax: largest share of claimed jobs that replay an
 	// interrupted operation.
 	ReplayPercentMax float64 `toml:"replay_percent_max"`
+}
+
+// S3Config is the [s3] table: how to reach the object store of an
+// `--out s3://bucket/prefix`. Credentials never live in the config: they
+// come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
+// ~/.aws/credentials or the instance role.
+type S3Config struct {
+	// Endpoint URL; defaults to AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+	// then https://s3.amazonaws.com.
+	Endpoint string `toml:"endpoint"`
+	// Region; defaults to AWS_REGION, AWS_DEFAULT_REGION, then us-east-1.
+	Region string `toml:"region"`
+	// PathStyle addresses buckets as endpoint/bucket (MinIO, versitygw,
+	// Ceph); false lets the client choose (virtual-host style on AWS).
+	PathStyle bool `toml:"path_style"`
+	// PartSizeMiB is the multipart part size, the memory each download in
+	// flight buffers. Defaults to 8; at least 5.
+	PartSizeMiB int `toml:"part_size_mib"`
 }
 
 // NetConfig is the [net] table.

@@ -169,7 +169,12 @@ func (a *app) rootCommand() *cobra.Command {
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
-	root.PersistentPreRun = func(*cobra.Command, []string) { a.ran = true }
+	pf := &profileFlags{}
+	a.addProfileFlags(root, pf)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		a.ran = true
+		return a.startProfiles(pf)
+	}
 	root.AddCommand(
 		a.pullCommand(), a.planCommand(), a.workCommand(), a.statusCommand(), a.exportCommand(),
 		a.whyCommand(), a.retryCommand(), a.verifyCommand(), a.getCommand(),

@@ -99,7 +99,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err != nil {
 		return err
 	}
-	arts, err := a.openArtifactStore(&o.store)
+	arts, err := a.openArtifactStore(ctx, &o.store, cfg)
 	if err != nil {
 		return err
 	}
@@ -169,9 +169,11 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err != nil {
 		return err
 	}
+	stopFleet := startFleet(ctx, store, rt.policy, time.Duration(cfg.Jobs.LeaseTTL), log)
 	stopProgress := prog.start(ctx, store)
 	runErr := pool.Run(ctx, a.stop)
 	stopProgress()
+	stopFleet()
 	stopHostSync()
 	if a.opts.workDone != nil {
 		a.opts.workDone()

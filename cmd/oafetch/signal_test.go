@@ -99,7 +99,7 @@ func inFlight(t *testing.T, out string) bool {
 	if err != nil {
 		return false
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	s, err := st.Stats(t.Context())
 	return err == nil && s.ByState[fulltext.StateHeadDone]+s.ByState[fulltext.StateStreaming] > 0
 }

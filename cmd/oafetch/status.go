@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,12 +35,16 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil {
 				return asStoreErr(fmt.Errorf("status: %w", err))
 			}
+			if err := addLiveWorkers(cmd.Context(), store, time.Duration(cfg.Jobs.LeaseTTL), &st); err != nil {
+				return asStoreErr(fmt.Errorf("status: %w", err))
+			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(st)
 			}
 			printStats(cmd.OutOrStdout(), st)
+			printLiveWorkers(cmd.OutOrStdout(), st, time.Now())
 			return nil
 		},
 	}

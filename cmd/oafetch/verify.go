@@ -38,7 +38,7 @@ func (a *app) verifyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			arts, err := a.openArtifactStore(&sf)
+			arts, err := a.openArtifactStore(cmd.Context(), &sf, cfg)
 			if err != nil {
 				return err
 			}

@@ -134,6 +134,10 @@ type temp struct {
 func (t *temp) Name() string { return t.name }
 func (t *temp) Size() int64  { return t.size }
 
+// SHA256 is the hex SHA-256 of the bytes written so far: a streaming
+// caller need not hash them a second time.
+func (t *temp) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
+
 func (t *temp) Write(p []byte) (int, error) {
 	if t.err != nil {
 		return 0, t.err

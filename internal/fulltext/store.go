@@ -140,13 +140,15 @@ type RetryFilter struct {
 
 // Stats is a summary of the job store.
 type Stats struct {
-	Total       int                  `json:"total"`
-	ByState     map[JobState]int     `json:"by_state"`
-	ByCode      map[Code]int         `json:"by_code"`
-	BySourceOK  map[string]int       `json:"by_source_ok"`
-	LiveLeases  int                  `json:"live_leases"`
-	ByOutcome   map[Outcome]int      `json:"by_outcome"`
-	Workers     map[string]int       `json:"workers,omitempty"`
+	Total      int              `json:"total"`
+	ByState    map[JobState]int `json:"by_state"`
+	ByCode     map[Code]int     `json:"by_code"`
+	BySourceOK map[string]int   `json:"by_source_ok"`
+	LiveLeases int              `json:"live_leases"`
+	ByOutcome  map[Outcome]int  `json:"by_outcome"`
+	Workers    map[string]int   `json:"workers,omitempty"`
+	// LiveWorkers is filled by callers from a WorkerRegistry, not by Stats.
+	LiveWorkers []WorkerInfo         `json:"live_workers,omitempty"`
 	OldestLease map[string]time.Time `json:"-"`
 }
 

@@ -29,6 +29,7 @@ type host struct {
 	changed        chan struct{} // closed and replaced whenever a slot frees or the limit grows
 	br             breaker
 	lastRetryAfter time.Duration
+	crawl          rate.Limit      // robots.txt Crawl-delay pacing, 0 when none (see repace)
 	holdUntil      time.Time       // Retry-After within the cap: wait until then
 	pausedUntil    time.Time       // operator pause or Retry-After beyond the cap: fail fast
 	avoid          *fulltext.Error // publisher requests fail with it (Avoid), for the process's life

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -115,6 +116,7 @@ type Policy struct {
 
 	mu    sync.Mutex
 	hosts map[string]*host
+	share atomic.Int64 // live workers sharing each host's budget (SetFleetShare)
 }
 
 // NewPolicy returns a Policy for cfg with defaults filled in.
@@ -184,6 +186,9 @@ func (p *Policy) host(key string) *host {
 		}
 		h = newHost(key, cfg, p.breakerThreshold, p.breakerCooldown)
 		p.hosts[key] = h
+		if p.share.Load() > 1 {
+			p.repace(h)
+		}
 	}
 	return h
 }

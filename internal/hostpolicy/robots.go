@@ -187,8 +187,8 @@ func (p *Policy) applyCrawlDelay(h *host, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	lim := rate.Every(min(d, maxCrawlDelay))
-	if lim < h.lim.Limit() {
-		h.lim.SetLimitAt(p.clock.Now(), lim)
-	}
+	h.mu.Lock()
+	h.crawl = rate.Every(min(d, maxCrawlDelay))
+	h.mu.Unlock()
+	p.repace(h)
 }

@@ -26,6 +26,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		writeText(w, http.StatusOK, "text/plain; charset=utf-8", rules)
 		return
 	}
+	if isBulk(host, r) {
+		s.bulk(w, r)
+		return
+	}
 	if !s.admit(w, r, host) {
 		return
 	}

@@ -73,13 +73,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
-		s.st.close()
+		_ = s.st.close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
 	if s.r, err = sql.Open("sqlite", dsn(path, busy, false)); err != nil {
-		s.st.close()
+		_ = s.st.close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -97,14 +97,16 @@ func dsn(path string, busy time.Duration, writer bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	// A 64 MiB page cache keeps the random-order key index of a million
-	// jobs in memory while planning.
-	q.Add("_pragma", "cache_size(-65536)")
 	// Statement journals of multi-row INSERTs stay in memory, not in temp
 	// files written page by page.
 	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
 		q.Set("_txlock", "immediate")
+		// A 64 MiB page cache keeps the random-order key index of a million
+		// jobs in memory while planning. The writer only: with it on every
+		// reader too, a pull over 100,000 works peaked at 273 MiB RSS
+		// (BENCHMARKS.md, P2/P4).
+		q.Add("_pragma", "cache_size(-65536)")
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}

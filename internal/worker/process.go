@@ -20,8 +20,10 @@ import (
 // ledger steps have moved the job to, so hooks from parallel fetches move
 // it once.
 type jobRun struct {
-	p     *Pool
-	job   fulltext.Job
+	p   *Pool
+	job fulltext.Job
+	// lease is read without the lock by every write of the job; it never
+	// changes (renewals move until, not lease.Until).
 	lease fulltext.Lease
 
 	// replayFinalize is set when an earlier holder started FINALIZE and
@@ -32,6 +34,7 @@ type jobRun struct {
 	mu    sync.Mutex
 	state fulltext.JobState
 	lost  error
+	until time.Time // expiry after the last renewal
 }
 
 // process carries one job from LEASED to its next state. It returns an
@@ -299,7 +302,7 @@ func (r *jobRun) renew(ctx context.Context, cancel context.CancelFunc) {
 		r.mu.Lock()
 		until, err := r.p.store.Renew(ctx, r.lease, r.p.cfg.LeaseTTL)
 		if err == nil {
-			r.lease.Until = until
+			r.until = until
 		} else if errors.Is(err, fulltext.ErrLeaseLost) {
 			r.lost = err
 		}

@@ -97,6 +97,13 @@ type Pool struct {
 	life      LifecycleObserver
 	log       *slog.Logger
 	refetch   Refetcher
+
+	// drainMu serialises pending checks; drained records that one found
+	// every job terminal, which no worker of this run can undo, so that the
+	// other idle workers need not count the whole store again (a second
+	// pull over 100,000 finished works ran 17 such counts: BENCHMARKS.md, P5).
+	drainMu sync.Mutex
+	drained bool
 }
 
 // New returns a Pool. observer may be nil.
@@ -130,6 +137,9 @@ var ErrStopped = errors.New("stopped before all jobs finished")
 // ctx cancellation aborts everything at once (jobs are released).
 // Store failures end the run with an error wrapping the store's.
 func (p *Pool) Run(ctx context.Context, stop context.Context) error {
+	p.drainMu.Lock()
+	p.drained = false
+	p.drainMu.Unlock()
 	workCtx, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
 	go func() {
@@ -231,6 +241,11 @@ func (p *Pool) loop(ctx, stop context.Context, owner string) error {
 // pending reports whether some job is not terminal yet (leased elsewhere,
 // or waiting for its retry time).
 func (p *Pool) pending(ctx context.Context) (bool, error) {
+	p.drainMu.Lock()
+	defer p.drainMu.Unlock()
+	if p.drained {
+		return false, nil
+	}
 	st, err := p.store.Stats(ctx)
 	if err != nil {
 		return false, fmt.Errorf("stats: %w", err)
@@ -240,5 +255,6 @@ func (p *Pool) pending(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
+	p.drained = true
 	return false, nil
 }

@@ -1,0 +1,53 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/worker"
+)
+
+// statsCounter counts the Stats calls that reach the job store.
+type statsCounter struct {
+	fulltext.JobStore
+	calls atomic.Int64
+}
+
+func (s *statsCounter) Stats(ctx context.Context) (fulltext.Stats, error) {
+	s.calls.Add(1)
+	return s.JobStore.Stats(ctx)
+}
+
+// TestDrainedStoreCountedOnce: when the queue is empty, the idle workers
+// share one pending check instead of each counting the whole store
+// (BENCHMARKS.md, P5: a re-run over 100,000 finished works).
+func TestDrainedStoreCountedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(b *bundle, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/pdf")
+		_, _ = w.Write(b.pdf)
+	})
+	// The one planned work is fetched by a first run.
+	if err := b.pool.Run(t.Context(), context.Background()); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	if j, err := b.store.Get(t.Context(), b.work.ID); err != nil || !j.State.Terminal() {
+		t.Fatalf("after the first run: %+v %v", j, err)
+	}
+	counter := &statsCounter{JobStore: b.store}
+	const workers = 8
+	pool := worker.New(worker.Config{Workers: workers, Owner: "rerun", LeaseTTL: ttl, Clock: b.clock, Logger: b.log, ReconcileEvery: -1},
+		counter, b.arts, nil, nil, nil)
+	for run := range 2 {
+		counter.calls.Store(0)
+		if err := pool.Run(t.Context(), context.Background()); err != nil {
+			t.Fatalf("re-run %d: %v", run, err)
+		}
+		if got := counter.calls.Load(); got != 1 {
+			t.Errorf("re-run %d: %d Stats calls by %d idle workers, want 1", run, got, workers)
+		}
+	}
+}
