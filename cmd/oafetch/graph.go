@@ -116,6 +116,13 @@ func buildObservedRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts
 	return &runtime{policy: policy, api: api, fetch: fetch, sources: sources, download: dl, cascade: c}, nil
 }
 
+// cacheAPI puts the metadata cache in front of the API client (and so of
+// every source); full texts and landing pages never go through it. Call it
+// before the runtime is used.
+func (rt *runtime) cacheAPI(wrap func(http.RoundTripper) http.RoundTripper) {
+	rt.api.Transport = wrap(rt.api.Transport)
+}
+
 // apiRedirect follows up to 5 redirects and never carries credentials to
 // another host (CORE's download redirect is the known trap).
 func apiRedirect(req *http.Request, via []*http.Request) error {

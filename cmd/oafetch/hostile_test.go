@@ -56,10 +56,11 @@ func (g *dialGuard) report() (int, []string) {
 func TestHostileWeb(t *testing.T) {
 	t.Parallel()
 	// Seven cycles of the routes: the private-redirect and private-link
-	// works then point at each of their four private targets (checked
-	// below); the other routes are pulled once.
+	// works then point at each of their four private targets with seed 2
+	// (checked below: another route count may need another seed); the
+	// other routes are pulled once.
 	cycle := len(simweb.Routes()) + len(simweb.HostileRoutes())
-	srv, err := simweb.New(simweb.Config{Works: 3 + 7*cycle, Seed: 7, Hostile: true})
+	srv, err := simweb.New(simweb.Config{Works: 3 + 7*cycle, Seed: 2, Hostile: true})
 	if err != nil {
 		t.Fatal(err)
 	}

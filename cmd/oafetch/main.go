@@ -140,7 +140,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue), errors.As(err, &ce), isCobraUsage(err):
 		return exitUsage
-	case errors.Is(err, worker.ErrStopped), errors.Is(err, context.Canceled):
+	case errors.Is(err, worker.ErrStopped), errors.Is(err, context.Canceled), errors.Is(err, errQueryPaused):
 		return exitInterrupted
 	case errors.As(err, &se), errors.Is(err, fulltext.ErrSchemaTooNew):
 		return exitStore

@@ -116,6 +116,9 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err != nil {
 		return err
 	}
+	if err := a.useMetaCache(rt, &o.store, &o.run, log); err != nil {
+		return err
+	}
 	recs, err := reconcile(ctx, store, arts, log)
 	tel.recorder.Recovered(recs)
 	if err != nil {
@@ -123,6 +126,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	}
 
 	var counts planCounts
+	var paused error // an OpenAlex query stopped by its daily allowance
 	if plan {
 		p := &planner{store: recordingPlanSink{store, tel.recorder}, report: a.stderr, max: o.in.max}
 		if err := p.planArgs(ctx, args); err != nil {
@@ -135,7 +139,10 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 		}
 		if o.in.query() {
 			if err := a.planQuery(ctx, p, &o.in, rt, store, log); err != nil {
-				return err
+				if !errors.Is(err, errQueryPaused) && !errors.Is(err, worker.ErrStopped) {
+					return err
+				}
+				paused = err // what arrived is counted (and, unless stopped, processed)
 			}
 		}
 		if err := p.flush(ctx); err != nil {
@@ -146,7 +153,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 			counts.Read, counts.Created, counts.Existing, counts.Bad)
 	}
 	if !work {
-		return nil
+		return paused
 	}
 	if o.run.refresh {
 		n, err := worker.Refresh(ctx, store)
@@ -190,7 +197,7 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 		}
 		return runErr
 	}
-	return nil
+	return paused
 }
 
 // dryRun resolves each given work through the cascade without fetching and

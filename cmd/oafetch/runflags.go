@@ -67,6 +67,9 @@ type runFlags struct {
 	metricsAddr    string
 	refresh        bool
 	events         string
+	// refreshMetadata bypasses the metadata cache (API answers are asked
+	// again, and the fresh ones stored).
+	refreshMetadata bool
 }
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
@@ -87,6 +90,7 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (e.g. 127.0.0.1:9464)")
 	fl.StringVar(&f.events, "events", "", "JSONL event log, rotated by size (default: <out>/.oafetch/events.jsonl)")
 	fl.BoolVar(&f.refresh, "refresh", false, "re-check finalized works: ask their stored URL with If-None-Match/If-Modified-Since (304 → ok-existing)")
+	fl.BoolVar(&f.refreshMetadata, "refresh-metadata", false, "ask the APIs again instead of using the answers cached under <out>/.oafetch/metacache")
 }
 
 // applyRunFlags merges the flags over cfg (flags win) and validates.

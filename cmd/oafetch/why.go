@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,6 +100,12 @@ func printWhy(out io.Writer, rep whyReport) {
 	}
 	if r.Path != nil {
 		fmt.Fprintf(out, "  saved: %s (%s from %s, %s)\n", *r.Path, deref(r.Kind), deref(r.Source), deref(r.URL))
+		for _, at := range rep.Attempts {
+			if at.Code.Outcome() == fulltext.OutcomeOK && (at.Version != "" || at.License != "") {
+				fmt.Fprintf(out, "  provenance: version %s, license %s (as %s states)\n",
+					cmp.Or(at.Version, "unknown"), cmp.Or(at.License, "unknown"), at.Source)
+			}
+		}
 	}
 	children := map[int][]fulltext.Attempt{}
 	for _, at := range rep.Attempts {
@@ -121,6 +128,12 @@ func printWhy(out io.Writer, rep whyReport) {
 			}
 			if at.Bytes != 0 {
 				fmt.Fprintf(out, " bytes=%d", at.Bytes)
+			}
+			if at.Version != "" {
+				fmt.Fprintf(out, " version=%s", at.Version)
+			}
+			if at.License != "" {
+				fmt.Fprintf(out, " license=%s", at.License)
 			}
 			fmt.Fprintf(out, " → %s", at.Code)
 			if at.Detail != "" {

@@ -46,7 +46,7 @@ func pdfURL(t *testing.T, c *http.Client, doi string) string {
 // temp file must be gone.
 func TestLosingSiblingCancelledAtTheServer(t *testing.T) {
 	t.Parallel()
-	srv, err := simweb.New(simweb.Config{Works: 40, Seed: 3})
+	srv, err := simweb.New(simweb.Config{Works: 3 + 2*len(simweb.Routes()), Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

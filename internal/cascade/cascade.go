@@ -432,14 +432,14 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	host := hostOf(cand.URL)
 	if r.blockedHos[host] && !cand.Landing {
 		r.mu.Unlock()
-		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Version: cand.Version, License: cand.License, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: fulltext.CodeSkipBreaker, Detail: "host served a wall earlier in this work", At: r.c.clock.Now()})
 		r.noteFailed(cand)
 		return false
 	}
 	if w, ok := r.c.challengedAt(host); ok {
 		r.mu.Unlock()
-		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Parent: parent,
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Version: cand.Version, License: cand.License, Host: host, Technique: cand.Technique, Parent: parent,
 			Code: w.code, Detail: "not fetched: the host served a challenge wall at " + w.at.UTC().Format(time.RFC3339) + " in this run",
 			At: r.c.clock.Now()})
 		r.noteFailed(cand)
@@ -447,7 +447,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	}
 	if r.fetches >= r.c.cfg.MaxAttempts {
 		r.mu.Unlock()
-		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Parent: parent, Code: fulltext.CodeBudgetExhausted,
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Version: cand.Version, License: cand.License, Parent: parent, Code: fulltext.CodeBudgetExhausted,
 			Detail: fmt.Sprintf("max attempts %d reached", r.c.cfg.MaxAttempts), At: r.c.clock.Now()})
 		return false
 	}
@@ -457,7 +457,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		return false
 	}
 	if !cand.Landing && !r.c.accepts(cand.Kind) {
-		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Parent: parent, Kind: cand.Kind,
+		r.record(fulltext.Attempt{Source: cand.Source, URL: cand.URL, Version: cand.Version, License: cand.License, Parent: parent, Kind: cand.Kind,
 			Code: fulltext.CodeSkipNotApplicable, Detail: "format not requested", At: r.c.clock.Now()})
 		return false
 	}
@@ -474,7 +474,7 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 	<-r.sem
 	att := fulltext.Attempt{
 		Source: cand.Source, URL: cand.URL, Host: host, Technique: cand.Technique, Kind: cand.Kind,
-		Parent: parent, At: start, Duration: r.c.clock.Now().Sub(start),
+		Version: cand.Version, License: cand.License, Parent: parent, At: start, Duration: r.c.clock.Now().Sub(start),
 	}
 	if f != nil {
 		att.HTTPStatus, att.Hops, att.Bytes = f.Status, f.Hops, f.Bytes
@@ -549,6 +549,9 @@ func (r *run) tryCandidate(ctx context.Context, cand fulltext.Candidate, parent,
 		}
 		l.Source = cand.Source
 		l.Referer = f.FinalURL
+		// The page's links are the copy its source described.
+		l.Version = cmp.Or(l.Version, cand.Version)
+		l.License = cmp.Or(l.License, cand.License)
 		if r.tryCandidate(ctx, l, seq, depth+1) {
 			return true
 		}

@@ -42,6 +42,10 @@ type Attempt struct {
 	Code       Code          `json:"code"`
 	Detail     string        `json:"detail,omitempty"`
 	Hops       []string      `json:"hops,omitempty"`
+	// Version and License are the candidate's provenance as its source
+	// stated it (Candidate.Version, Candidate.License), when it did.
+	Version string `json:"version,omitempty"`
+	License string `json:"license,omitempty"`
 	// Parent is the Seq of the attempt that produced this candidate (a
 	// landing page that yielded a PDF link), or 0.
 	Parent int       `json:"parent,omitempty"`

@@ -212,7 +212,7 @@ func testAttempts(t *testing.T, h *harness) {
 			Hops: []string{"https://doi.org/10.5555/x", "https://publisher.example/x"}, At: at},
 		{Seq: 2, Source: "landing", Host: "publisher.example", URL: "https://publisher.example/x.pdf",
 			Technique: "citation_pdf_url", Kind: fulltext.KindPDF, HTTPStatus: 403, Code: fulltext.CodeBlockedForbidden,
-			Parent: 1, At: at.Add(time.Millisecond)},
+			Version: "acceptedVersion", License: "cc-by", Parent: 1, At: at.Add(time.Millisecond)},
 	}
 	if err := h.s.AddAttempts(t.Context(), j.Lease(), in); err != nil {
 		t.Fatalf("AddAttempts: %v", err)

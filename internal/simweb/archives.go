@@ -74,6 +74,7 @@ func (s *Server) hal(w http.ResponseWriter, r *http.Request, host string) {
 				"fileMain_s": "https://hal.science/" + wk.halID() + "/document",
 				"files_s":    []any{fmt.Sprintf("https://hal.science/%s/file/sim-%d.pdf", wk.halID(), wk.n)},
 				"fileType_s": []any{"file"},
+				"licence_s":  "http://creativecommons.org/licenses/by/",
 			})
 		}
 		writeJSON(w, http.StatusOK, "application/json; charset=UTF-8", map[string]any{
@@ -100,8 +101,12 @@ func (s *Server) hal(w http.ResponseWriter, r *http.Request, host string) {
 	publisherNotFound(w)
 }
 
-// osf knows only the cast (manifest); everything else is the JSON:API 404.
+// osf knows the cast (manifest) and the osf-route works; everything else
+// is the JSON:API 404.
 func (s *Server) osf(w http.ResponseWriter, r *http.Request, host string) {
+	if s.osfGenerated(w, r, host) {
+		return
+	}
 	if host == "api.osf.io" && strings.TrimSuffix(r.URL.Path, "/") == "/v2/preprints" {
 		// A filtered list (e.g. filter[doi]=…): no generated work has a preprint.
 		writeJSON(w, http.StatusOK, "application/vnd.api+json", map[string]any{
@@ -117,8 +122,12 @@ func (s *Server) osf(w http.ResponseWriter, r *http.Request, host string) {
 	publisherNotFound(w)
 }
 
-// figshare knows only the cast's supplement (manifest).
+// figshare knows the cast's supplement (manifest) and the figshare-route
+// works.
 func (s *Server) figshare(w http.ResponseWriter, r *http.Request) {
+	if s.figshareGenerated(w, r) {
+		return
+	}
 	if r.URL.Path == "/v2/articles/search" || (r.URL.Path == "/v2/articles" && r.URL.Query().Get("doi") != "") {
 		writeJSON(w, http.StatusOK, "", []any{})
 		return

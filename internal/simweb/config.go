@@ -25,11 +25,20 @@ type Config struct {
 	// Clock dates Retry-After headers and the request log. Defaults to
 	// fulltext.SystemClock.
 	Clock fulltext.Clock
+	// OpenAlexCredits is the daily allowance of OpenAlex list calls
+	// (/works?…, /topics?…; singleton lookups are free, as on the real
+	// service). Every OpenAlex answer carries X-RateLimit-Limit,
+	// X-RateLimit-Remaining and X-RateLimit-Reset (seconds to midnight UTC);
+	// once the allowance is spent, list calls answer 429 with the
+	// daily-allowance body. Defaults to 10000 (the free $1/day at $0.10 per
+	// 1 000 calls); Server.SetOpenAlexCredits starts a new day.
+	OpenAlexCredits int
 }
 
 func (c Config) withDefaults() Config {
 	c.Works = cmp.Or(c.Works, 200)
 	c.Seed = cmp.Or(c.Seed, 1)
+	c.OpenAlexCredits = cmp.Or(c.OpenAlexCredits, 10000)
 	if c.Clock == nil {
 		c.Clock = fulltext.SystemClock{}
 	}
@@ -89,6 +98,10 @@ type Fault struct {
 	// Times is how many matching requests fail; 0 means every one. After
 	// Times failures the fault lets requests through.
 	Times int
+	// After passes the first After matching requests on (to the next
+	// fault, or the handler) before this fault applies: e.g. the first
+	// pages of a query succeed, the next one stalls.
+	After int
 	// Bytes parameterises stall, truncate, wrong-length, huge and drip.
 	Bytes int
 	// Delay is the drip interval.

@@ -26,7 +26,7 @@
 // reference/api-samples (embedded from testdata/api-samples; manifest.json
 // maps each cast request to its response). The other works (DOIs
 // 10.5555/sim.<n>, OpenAlex ids W9991000000+n) cycle through the routes in
-// a seed-shuffled order, so every route holds about Works/10 works. Each
+// a seed-shuffled order, so every route holds about Works/22 works. Each
 // Work carries the Input to give oafetch (varied spellings) and the code
 // (Want) and winning source (WantSource) a correct oafetch ends with.
 //
@@ -53,6 +53,12 @@
 //	doaj              DOI             DOAJ bibjson.link type fulltext, content_type PDF       ok-pdf / doaj
 //	zenodo            DOI             Zenodo search → record file links.self → /content       ok-pdf / zenodo
 //	hal               DOI             HAL fileMain_s → /document → 302 → /file/…pdf           ok-pdf / hal
+//	osf               DOI (OSF)       OSF preprint 10.31219/osf.io/{guid}: primary_file →     ok-pdf / osf
+//	                                  osf.io/download/{id}/ → 302 → files.osf.io
+//	figshare          DOI             Figshare search (resource_doi) → "journal contribution" ok-pdf / figshare
+//	                                  item → ndownloader.figshare.com/files/{id}
+//	figshare-supplement DOI           Figshare holds only a "dataset" of supplementary        no-pdf-link
+//	                                  material (a valid PDF that is not the article)
 //	closed            OpenAlex        nothing: OpenAlex closed, no landing page               no-oa-location
 //	trap-html-as-pdf  OpenAlex        OpenAlex pdf_url serves HTML as application/pdf         wrong-type
 //	wall-challenge    DOI OpenAlex    landing: 403 + cf-mitigated: challenge                  blocked-challenge
@@ -62,8 +68,9 @@
 //
 // OpenAlex knows the cast, openalex-pdf, wayback, closed, trap and wall
 // works (the walls' landing_page_url is their doi.org URL); it answers 404
-// for the others so that it can never win for them. OSF and Figshare know
-// only the cast (Figshare's file is A's supplement, not the article). The
+// for the others so that it can never win for them. OSF knows the cast and
+// the osf works, Figshare the cast (A's supplement, not the article), the
+// figshare and the figshare-supplement works. The
 // cast works are reachable through several sources (Work.AltSources).
 // TestOracle asks every service about every generated work and checks
 // that exactly the winning source offers a full text.

@@ -12,7 +12,8 @@ import (
 
 type faultState struct {
 	Fault
-	hits int
+	hits   int
+	passed int // matching requests let through because of After
 }
 
 // SampleBody returns one of the reference payloads of apis.md by file name
@@ -50,6 +51,10 @@ func (s *Server) takeFault(r *http.Request) (Fault, bool) {
 			continue
 		}
 		if f.Times > 0 && f.hits >= f.Times {
+			continue
+		}
+		if f.passed < f.After {
+			f.passed++
 			continue
 		}
 		f.hits++

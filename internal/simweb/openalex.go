@@ -29,7 +29,14 @@ func (s *Server) openalex(w http.ResponseWriter, r *http.Request) {
 		openAlexError(w, http.StatusBadRequest, "Invalid query parameters error.", err.Error())
 		return
 	}
+	if !s.spendOpenAlexCredit(w, isOpenAlexList(r.URL.Path)) {
+		return
+	}
 	switch {
+	case r.URL.Path == "/topics" || r.URL.Path == "/topics/":
+		s.openalexTopics(w, q)
+	case strings.HasPrefix(r.URL.Path, "/topics/"):
+		s.openalexTopic(w, strings.TrimPrefix(r.URL.Path, "/topics/"))
 	case r.URL.Path == "/works" || r.URL.Path == "/works/":
 		s.openalexList(w, q, sel)
 	case strings.HasPrefix(r.URL.Path, "/works/"):

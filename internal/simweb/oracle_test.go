@@ -1,6 +1,7 @@
 package simweb
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -132,6 +133,43 @@ func leads(t *testing.T, c *http.Client, wk Work) map[string]string {
 	if len(hal.Response.Docs) > 0 {
 		out["hal"] = hal.Response.Docs[0].FileMain
 	}
+	if guid, ok := strings.CutPrefix(doi, "10.31219/osf.io/"); ok {
+		var pre struct {
+			Data struct {
+				Relationships struct {
+					PrimaryFile struct {
+						Links struct{ Related struct{ Href string } } `json:"links"`
+					} `json:"primary_file"`
+				} `json:"relationships"`
+			} `json:"data"`
+		}
+		if r := get(t, c, "https://api.osf.io/v2/preprints/"+guid+"/"); r.status == 200 {
+			mustJSON(t, r.body, &pre)
+			var file struct {
+				Data struct{ Links struct{ Download string } } `json:"data"`
+			}
+			mustJSON(t, get(t, c, pre.Data.Relationships.PrimaryFile.Links.Related.Href).body, &file)
+			out["osf"] = file.Data.Links.Download
+		}
+	}
+	if r := post(t, c, "https://api.figshare.com/v2/articles/search", `{"resource_doi":"`+doi+`"}`); r.status == 200 {
+		var hits []struct {
+			URL string `json:"url_public_api"`
+		}
+		mustJSON(t, r.body, &hits)
+		for _, h := range hits {
+			var a struct {
+				DefinedTypeName string `json:"defined_type_name"`
+				Files           []struct {
+					DownloadURL string `json:"download_url"`
+				} `json:"files"`
+			}
+			mustJSON(t, get(t, c, h.URL).body, &a)
+			if a.DefinedTypeName == "journal contribution" && len(a.Files) > 0 {
+				out["figshare"] = a.Files[0].DownloadURL
+			}
+		}
+	}
 	var wb struct {
 		Snapshots struct {
 			Closest *struct{ Timestamp string } `json:"closest"`
@@ -189,4 +227,23 @@ func TestOracle(t *testing.T) {
 			}
 		}
 	}
+}
+
+func post(t *testing.T, c *http.Client, rawURL, body string) resp {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, rawURL, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", rawURL, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("POST %s: read: %v", rawURL, err)
+	}
+	return resp{res.StatusCode, res.Header, b}
 }

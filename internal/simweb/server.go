@@ -42,6 +42,8 @@ type Server struct {
 	httpAddr  string
 	httpsAddr string
 	closed    bool
+	// oaCredits is what is left of today's OpenAlex list-call allowance.
+	oaCredits int
 }
 
 // Request is one entry of the request log.
@@ -88,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, world: world, oaRecords: recs, ca: ca, replay: rp, closing: make(chan struct{})}
+	s := &Server{cfg: cfg, world: world, oaRecords: recs, ca: ca, replay: rp, closing: make(chan struct{}), oaCredits: cfg.OpenAlexCredits}
 	s.SetFaults(cfg.Faults)
 	s.handler = s.logRequests(s.injectFaults(http.HandlerFunc(s.dispatch)))
 	return s, nil

@@ -139,7 +139,7 @@ func TestWorldDeterministic(t *testing.T) {
 
 func TestWorldInputsParseAndRoutesCovered(t *testing.T) {
 	t.Parallel()
-	w := NewWorld(Config{Works: 200})
+	w := NewWorld(Config{Works: 3 + 10*len(generatedRoutes)})
 	seen := map[Route]int{}
 	for _, wk := range w.Works {
 		seen[wk.Route]++

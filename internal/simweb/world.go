@@ -62,6 +62,16 @@ const (
 	RouteZenodo Route = "zenodo"
 	// RouteHAL: only HAL's fileMain_s.
 	RouteHAL Route = "hal"
+	// RouteOSF: an OSF preprint (DOI 10.31219/osf.io/{guid}); only OSF's
+	// primary file, behind osf.io/download/{id}/ → files.osf.io.
+	RouteOSF Route = "osf"
+	// RouteFigshare: only a Figshare item (an institutional repository copy,
+	// "journal contribution") whose resource_doi is the work's DOI.
+	RouteFigshare Route = "figshare"
+	// RouteFigshareSupplement: Figshare holds only the work's supplementary
+	// material (a "dataset" item whose PDF is not the article); nothing
+	// else has a copy. Taking the supplement would be wrong.
+	RouteFigshareSupplement Route = "figshare-supplement"
 )
 
 // The hostile routes, added to the world only when Config.Hostile is set.
@@ -118,7 +128,7 @@ var generatedRoutes = []Route{
 	RouteUnpaywall, RouteOpenAlex, RouteArXiv, RouteLanding, RouteClosed,
 	RouteWrongType, RouteChallenge, RouteLogin, RoutePaywall, RouteCookie,
 	RouteCrossref, RouteEuropePMC, RoutePMC, RouteWayback, RouteS2, RouteCORE,
-	RouteDOAJ, RouteZenodo, RouteHAL,
+	RouteDOAJ, RouteZenodo, RouteHAL, RouteOSF, RouteFigshare, RouteFigshareSupplement,
 }
 
 // Routes returns every route of generated works.
@@ -282,10 +292,19 @@ func generate(i int, r Route, rng *rand.Rand) Work {
 	doi := fmt.Sprintf("10.5555/sim.%d", i)
 	oa := fmt.Sprintf("W%d", 9991000000+i)
 	switch r {
-	case RouteUnpaywall, RouteLanding, RouteCrossref, RouteS2, RouteCORE, RouteDOAJ, RouteZenodo, RouteHAL:
+	case RouteUnpaywall, RouteLanding, RouteCrossref, RouteS2, RouteCORE, RouteDOAJ, RouteZenodo, RouteHAL, RouteFigshare:
 		wk.IDs = fulltext.IDs{DOI: doi}
 		wk.WantSource = map[Route]string{RouteUnpaywall: "unpaywall", RouteLanding: "doi", RouteCrossref: "crossref",
-			RouteS2: "semanticscholar", RouteCORE: "core", RouteDOAJ: "doaj", RouteZenodo: "zenodo", RouteHAL: "hal"}[r]
+			RouteS2: "semanticscholar", RouteCORE: "core", RouteDOAJ: "doaj", RouteZenodo: "zenodo", RouteHAL: "hal",
+			RouteFigshare: "figshare"}[r]
+		wk.Input = doiSpelling(doi, spelling)
+	case RouteOSF:
+		wk.IDs = fulltext.IDs{DOI: fmt.Sprintf("10.31219/osf.io/%s", osfGUID(i))}
+		wk.WantSource = "osf"
+		wk.Input = doiSpelling(wk.IDs.DOI, spelling)
+	case RouteFigshareSupplement:
+		wk.IDs = fulltext.IDs{DOI: doi}
+		wk.Want = fulltext.CodeNoPDFLink
 		wk.Input = doiSpelling(doi, spelling)
 	case RouteEuropePMC, RoutePMC:
 		wk.IDs = fulltext.IDs{DOI: doi, PMID: fmt.Sprint(39991000 + i), PMCID: fmt.Sprintf("PMC%d", 9991000+i)}

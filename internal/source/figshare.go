@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -119,34 +120,45 @@ func (f *Figshare) Lookup(ctx context.Context, w fulltext.Work) (Result, error) 
 	return res, nil
 }
 
-// supplementWord reports whether w marks an item or file that accompanies
-// an article.
+// supplementWord reports whether w, a word of a file name, marks a file
+// that accompanies an article.
 func supplementWord(w string) bool {
+	return supplementTitleWord(w) || slices.Contains([]string{"si", "dataset", "data", "figure", "figures",
+		"table", "tables", "poster", "slides", "presentation"}, w)
+}
+
+// supplementTitleWord reports whether w, a word of an item's title, marks
+// supplementary material. Only unambiguous words: an article may well be
+// about "Missing Data" or "Si nanowires".
+func supplementTitleWord(w string) bool {
 	switch w {
-	case "supplement", "supplementary", "supplemental", "suppl", "supporting", "si", "appendix",
-		"dataset", "data", "figure", "figures", "table", "tables", "poster", "slides", "presentation":
+	case "supplement", "supplementary", "supplemental", "suppl", "supporting", "appendix":
 		return true
 	}
 	return false
 }
 
 // figshareIsArticle guesses whether the file called name in item a is the
-// article itself: the item is of a paper-like type, and no word of its
-// title or of the file name marks a supplement ("Supplementary material
-// for: …", "S1.pdf", "figures.pdf").
+// article itself: the item is of a paper-like type, no word of its title
+// marks a supplement ("Supplementary material for: …"), and no word of the
+// file name does ("S1.pdf", "figures.pdf", "data.pdf").
 func figshareIsArticle(a figshareArticle, name string) bool {
 	switch strings.ToLower(a.DefinedTypeName) {
 	case "journal contribution", "preprint", "thesis", "conference contribution", "book", "chapter", "report", "":
 	default:
 		return false
 	}
-	for _, text := range []string{a.Title, strings.TrimSuffix(strings.ToLower(name), ".pdf")} {
-		for _, word := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+	words := func(text string) []string {
+		return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 			return (r < 'a' || r > 'z') && (r < '0' || r > '9')
-		}) {
-			if supplementWord(word) || isSupplementNumber(word) {
-				return false
-			}
+		})
+	}
+	if slices.ContainsFunc(words(a.Title), supplementTitleWord) {
+		return false
+	}
+	for _, word := range words(strings.TrimSuffix(strings.ToLower(name), ".pdf")) {
+		if supplementWord(word) || isSupplementNumber(word) {
+			return false
 		}
 	}
 	return true

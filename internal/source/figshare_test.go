@@ -66,6 +66,10 @@ func TestFigshareIsArticle(t *testing.T) {
 		{"journal contribution", "Supplementary material for: X", "x.pdf", false},
 		{"journal contribution", "X", "jsim-2021-0042-supplement-S1.pdf", false},
 		{"journal contribution", "X", "Table_S2.pdf", false},
+		{"journal contribution", "Robust Inference with Missing Data", "sim-79.pdf", true},
+		{"journal contribution", "Si Nanowire Figures of Merit", "article.pdf", true},
+		{"journal contribution", "Robust Inference", "data.pdf", false},
+		{"journal contribution", "Appendix to: Robust Inference", "x.pdf", false},
 	}
 	for _, tt := range tests {
 		if got := figshareIsArticle(figshareArticle{DefinedTypeName: tt.typ, Title: tt.title}, tt.file); got != tt.want {

@@ -15,7 +15,7 @@ type HAL struct {
 	c    *caller
 }
 
-const halFields = "halId_s,docid,doiId_s,title_s,authFullName_s,publicationDateY_i,docType_s,openAccess_bool,uri_s,fileMain_s,files_s,fileType_s,linkExtUrl_s,arxivId_s"
+const halFields = "halId_s,docid,doiId_s,title_s,authFullName_s,publicationDateY_i,docType_s,openAccess_bool,uri_s,fileMain_s,files_s,fileType_s,linkExtUrl_s,arxivId_s,licence_s"
 
 func newHAL(cfg Config, c *caller) *HAL {
 	return &HAL{base: base(cfg, DefaultBaseURL("hal")), c: c}
@@ -48,6 +48,7 @@ func (h *HAL) Lookup(ctx context.Context, w fulltext.Work) (Result, error) {
 				FileMain string   `json:"fileMain_s"`
 				Files    []string `json:"files_s"`
 				ArxivID  string   `json:"arxivId_s"`
+				Licence  string   `json:"licence_s"`
 			} `json:"docs"`
 		} `json:"response"`
 	}
@@ -78,14 +79,15 @@ func (h *HAL) Lookup(ctx context.Context, w fulltext.Work) (Result, error) {
 		if id, err := fulltext.ParseID("arXiv:" + d.ArxivID); err == nil && res.IDs.ArXiv == "" {
 			res.IDs.ArXiv = id.Value
 		}
-		cs.add(fulltext.Candidate{URL: d.FileMain, Technique: "fileMain_s"})
+		license := shortLicense(strings.TrimSpace(d.Licence))
+		cs.add(fulltext.Candidate{URL: d.FileMain, Technique: "fileMain_s", License: license})
 		for _, f := range d.Files {
 			if strings.HasSuffix(strings.ToLower(f), ".pdf") {
-				cs.add(fulltext.Candidate{URL: f, Technique: "files_s"})
+				cs.add(fulltext.Candidate{URL: f, Technique: "files_s", License: license})
 			}
 		}
 		if d.FileMain != "" || len(d.Files) > 0 {
-			landings = append(landings, fulltext.Candidate{URL: d.URI, Technique: "uri_s", Landing: true})
+			landings = append(landings, fulltext.Candidate{URL: d.URI, Technique: "uri_s", Landing: true, License: license})
 		}
 	}
 	if !found {

@@ -68,3 +68,23 @@ func TestHALErrors(t *testing.T) {
 	})
 	transportCases(t, "hal", Config{}, Deps{}, w, path)
 }
+
+func TestHALLicence(t *testing.T) {
+	t.Parallel()
+	body := `{"response":{"numFound":1,"start":0,"docs":[{"halId_s":"hal-1","doiId_s":"10.5555/tcs.2019.117",
+		"fileMain_s":"https://hal.science/hal-1/document","uri_s":"https://hal.science/hal-1",
+		"licence_s":"http://creativecommons.org/licenses/by-nc/"}]}}`
+	s, f := setup(t, "hal", Config{}, Deps{}, serveBody("/search/", 200, body))
+	res, err := lookup(t, s, work(t, "10.5555/tcs.2019.117"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Candidates {
+		if c.License != "cc-by-nc" {
+			t.Errorf("%s: license %q, want cc-by-nc", c.URL, c.License)
+		}
+	}
+	if fl := f.requests()[0].url.Query().Get("fl"); !strings.Contains(fl, "licence_s") {
+		t.Errorf("fl = %q does not ask for licence_s", fl)
+	}
+}

@@ -99,7 +99,7 @@ func (o *OpenAlex) Lookup(ctx context.Context, w fulltext.Work) (Result, error) 
 }
 
 // statusError refines the generic mapping with OpenAlex's own: 429 with the
-// daily-allowance body is credits-exhausted; 403 "rate limit" is the
+// daily-allowance body (or X-RateLimit-Remaining: 0) is credits-exhausted; 403 "rate limit" is the
 // per-second limit (rate-limited).
 func (o *OpenAlex) statusError(r *response) error {
 	err := o.c.statusError(r)
@@ -109,7 +109,8 @@ func (o *OpenAlex) statusError(r *response) error {
 	body := bytes.ToLower(r.body)
 	switch {
 	case r.status == http.StatusTooManyRequests &&
-		(bytes.Contains(body, []byte("allowance")) || bytes.Contains(body, []byte("credit")) || bytes.Contains(body, []byte("exhausted"))):
+		(bytes.Contains(body, []byte("allowance")) || bytes.Contains(body, []byte("credit")) || bytes.Contains(body, []byte("exhausted")) ||
+			strings.TrimSpace(r.header.Get("X-RateLimit-Remaining")) == "0"):
 		return &fulltext.Error{Code: fulltext.CodeCreditsExhausted, RetryAfter: retryAfter(r.header, o.c.deps.Clock.Now()), Err: err}
 	case r.status == http.StatusForbidden && bytes.Contains(body, []byte("rate limit")):
 		return &fulltext.Error{Code: fulltext.CodeRateLimited, RetryAfter: retryAfter(r.header, o.c.deps.Clock.Now()), Err: err}

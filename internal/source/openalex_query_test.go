@@ -2,8 +2,12 @@ package source
 
 import (
 	"errors"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
@@ -117,4 +121,125 @@ func TestQueryErrors(t *testing.T) {
 		err := o.Query(t.Context(), Query{OAOnly: true}, "", func([]fulltext.Work, string) error { return nil })
 		wantCode(t, err, fulltext.CodeResolverError, -1)
 	})
+}
+
+func TestQueryStopsWhenCreditsAreSpent(t *testing.T) {
+	t.Parallel()
+	o, f := queryOpenAlex(t,
+		serve("/works?cursor=*", 200, "openalex_works_page.json",
+			"X-RateLimit-Limit", "10000", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "3600"),
+		serve("/works?cursor="+nextCursor, 200, "openalex_works_page_last.json"),
+	)
+	var cursors []string
+	err := o.Query(t.Context(), Query{OAOnly: true}, "", func(_ []fulltext.Work, next string) error {
+		cursors = append(cursors, next)
+		return nil
+	})
+	wantCode(t, err, fulltext.CodeCreditsExhausted, time.Hour)
+	if !slices.Equal(cursors, []string{nextCursor}) || len(f.requests()) != 1 {
+		t.Fatalf("cursors %q after %d requests: the page that spent the allowance must be delivered, and no more asked", cursors, len(f.requests()))
+	}
+}
+
+func TestQueryLastPageWithNoCreditsLeftIsDone(t *testing.T) {
+	t.Parallel()
+	o, _ := queryOpenAlex(t, serve("/works?cursor="+nextCursor, 200, "openalex_works_page_last.json", "X-RateLimit-Remaining", "0"))
+	if err := o.Query(t.Context(), Query{OAOnly: true}, nextCursor, func([]fulltext.Work, string) error { return nil }); err != nil {
+		t.Fatalf("a finished query is not interrupted by an empty allowance: %v", err)
+	}
+}
+
+func TestQueryRateLimitIsNotCredits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		body    string
+		headers []string
+		want    fulltext.Code
+	}{
+		{"plain 429", `{"error":"Too Many Requests","message":"slow down"}`, []string{"Retry-After", "2"}, fulltext.CodeRateLimited},
+		{"plain 429 no retry-after", `{"error":"Too Many Requests"}`, nil, fulltext.CodeRateLimited},
+		{"429 with nothing remaining", `{"error":"Too Many Requests"}`, []string{"X-RateLimit-Remaining", "0"}, fulltext.CodeCreditsExhausted},
+		{"403 per-second limit", `{"error":"Forbidden","message":"rate limit exceeded - slow down"}`, nil, fulltext.CodeRateLimited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			status := 429
+			if strings.HasPrefix(tt.name, "403") {
+				status = 403
+			}
+			o, _ := queryOpenAlex(t, serveBody("/works", status, tt.body, tt.headers...))
+			err := o.Query(t.Context(), Query{OAOnly: true}, "", func([]fulltext.Work, string) error { return nil })
+			wantCode(t, err, tt.want, -1)
+		})
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		header []string
+		want   RateLimit
+		ok     bool
+	}{
+		{"seconds", []string{"X-RateLimit-Limit", "10000", "X-RateLimit-Remaining", "42", "X-RateLimit-Reset", "7200"}, RateLimit{10000, 42, 2 * time.Hour}, true},
+		{"unix time", []string{"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(now.Add(90*time.Minute).Unix(), 10)}, RateLimit{0, 0, 90 * time.Minute}, true},
+		{"no reset", []string{"X-RateLimit-Remaining", "3"}, RateLimit{0, 3, 0}, true},
+		{"absent", nil, RateLimit{}, false},
+		{"garbage", []string{"X-RateLimit-Remaining", "lots"}, RateLimit{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{}
+			for i := 0; i+1 < len(tt.header); i += 2 {
+				h.Set(tt.header[i], tt.header[i+1])
+			}
+			got, ok := ParseRateLimit(h, now)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("ParseRateLimit = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+const topicsPage = `{"meta":{"count":1,"page":1,"per_page":5},"results":[
+ {"id":"https://openalex.org/T99902","display_name":"Fault Tolerance in Distributed Systems"}],"group_by":[]}`
+
+func TestResolveTopic(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, topic, wantID string
+		requests            int
+		code                fulltext.Code
+	}{
+		{"bare id", "T10325", "T10325", 0, ""},
+		{"lower-case id", "t10325", "T10325", 0, ""},
+		{"id url", "https://openalex.org/T10325", "T10325", 0, ""},
+		{"name", "fault tolerance", "T99902", 1, ""},
+		{"no match", "alchemy", "", 1, fulltext.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o, f := queryOpenAlex(t,
+				serveBody("/topics?search=fault+tolerance", 200, topicsPage),
+				serveBody("/topics?search=alchemy", 200, `{"meta":{"count":0},"results":[]}`))
+			id, _, err := o.ResolveTopic(t.Context(), tt.topic)
+			if tt.code != "" {
+				wantCode(t, err, tt.code, -1)
+			} else if err != nil || id != tt.wantID {
+				t.Fatalf("ResolveTopic(%q) = %q, %v; want %q", tt.topic, id, err, tt.wantID)
+			}
+			if n := len(f.requests()); n != tt.requests {
+				t.Fatalf("%d requests, want %d", n, tt.requests)
+			}
+			if tt.requests > 0 && f.requests()[0].url.Query().Get("api_key") != "TESTKEY" {
+				t.Errorf("topic search without the api_key: %v", f.requests()[0].url)
+			}
+		})
+	}
 }

@@ -72,7 +72,7 @@ func (s *Store) jobPage(ctx context.Context, after int64) ([]fulltext.Job, error
 // slice for an unknown job).
 func (s *Store) Attempts(ctx context.Context, jobID int64) ([]fulltext.Attempt, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT job_id, epoch, seq, source, host, url, technique, kind,
-		http_status, bytes, duration_ns, code, detail, hops, parent, at
+		http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license
 		FROM attempts WHERE job_id = ? ORDER BY id`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: attempts of job %d: %w", jobID, err)
@@ -87,7 +87,7 @@ func (s *Store) Attempts(ctx context.Context, jobID int64) ([]fulltext.Attempt, 
 			hops     sql.NullString
 		)
 		if err := rows.Scan(&a.JobID, &a.Epoch, &a.Seq, &a.Source, &a.Host, &a.URL, &a.Technique, &a.Kind,
-			&a.HTTPStatus, &a.Bytes, &duration, &a.Code, &a.Detail, &hops, &a.Parent, &at); err != nil {
+			&a.HTTPStatus, &a.Bytes, &duration, &a.Code, &a.Detail, &hops, &a.Parent, &at, &a.Version, &a.License); err != nil {
 			return nil, fmt.Errorf("sqlite: attempts of job %d: %w", jobID, err)
 		}
 		a.Duration = time.Duration(duration)

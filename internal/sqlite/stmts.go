@@ -28,8 +28,8 @@ const (
 	epochSQL = `SELECT 1 FROM jobs WHERE id = ? AND epoch = ?`
 
 	attemptSQL = `INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
-		kind, http_status, bytes, duration_ns, code, detail, hops, parent, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // maxClaimStmts bounds the cache of claim statements, one per batch size.

@@ -141,7 +141,8 @@ func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fu
 				hops = sql.NullString{String: string(b), Valid: true}
 			}
 			if _, err := stmt.ExecContext(ctx, l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
-				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At)); err != nil {
+				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At),
+				a.Version, a.License); err != nil {
 				return err
 			}
 		}
