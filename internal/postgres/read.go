@@ -64,7 +64,7 @@ func (s *Store) Each(ctx context.Context, fn func(fulltext.Job) error) error {
 // slice for an unknown job).
 func (s *Store) Attempts(ctx context.Context, jobID int64) ([]fulltext.Attempt, error) {
 	rows, err := s.pool.Query(ctx, `SELECT job_id, epoch, seq, source, host, url, technique, kind,
-		http_status, bytes, duration_ns, code, detail, hops, parent, at
+		http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license
 		FROM attempts WHERE job_id = $1 ORDER BY id`, jobID)
 	var out []fulltext.Attempt
 	if err == nil {
@@ -76,7 +76,7 @@ func (s *Store) Attempts(ctx context.Context, jobID int64) ([]fulltext.Attempt, 
 				hops     *string
 			)
 			if err := row.Scan(&a.JobID, &a.Epoch, &a.Seq, &a.Source, &a.Host, &a.URL, &a.Technique, &a.Kind,
-				&a.HTTPStatus, &a.Bytes, &duration, &a.Code, &a.Detail, &hops, &a.Parent, &at); err != nil {
+				&a.HTTPStatus, &a.Bytes, &duration, &a.Code, &a.Detail, &hops, &a.Parent, &at, &a.Version, &a.License); err != nil {
 				return a, err
 			}
 			a.Duration = time.Duration(duration)

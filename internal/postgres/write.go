@@ -163,10 +163,11 @@ func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fu
 				hops = string(h)
 			}
 			b.Queue(`INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
-				kind, http_status, bytes, duration_ns, code, detail, hops, parent, at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+				kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 				l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
-				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, tsArg(a.At))
+				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, tsArg(a.At),
+				a.Version, a.License)
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	})
