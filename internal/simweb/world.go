@@ -141,7 +141,8 @@ type Work struct {
 	// Input is the identifier to give oafetch, in a varied spelling.
 	Input string
 
-	n int // index in the world
+	n        int // index in the world
+	platform int // ordinal among the doi-landing works (Platform rotation)
 }
 
 // Index is the work's position in World.Works.
@@ -181,6 +182,7 @@ func NewWorld(cfg Config) *World {
 		routes = append(append([]Route(nil), generatedRoutes...), hostileRoutes...)
 	}
 	var order []Route
+	landings := 0
 	for i := range cfg.Works {
 		var wk Work
 		if i < len(cast) {
@@ -194,6 +196,10 @@ func NewWorld(cfg Config) *World {
 			order = order[1:]
 		}
 		wk.n = i
+		if wk.Route == RouteLanding {
+			wk.platform = landings
+			landings++
+		}
 		w.Works = append(w.Works, wk)
 		w.index(i)
 	}
