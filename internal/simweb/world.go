@@ -26,8 +26,9 @@ const (
 	RouteOpenAlex Route = "openalex-pdf"
 	// RouteArXiv: an arXiv-only preprint; the PDF is at arxiv.org/pdf/{id}.
 	RouteArXiv Route = "arxiv"
-	// RouteLanding: doi.org redirects to a publisher landing page whose
-	// Highwire citation_pdf_url is the PDF; no API knows a copy.
+	// RouteLanding: doi.org redirects to a publisher landing page that
+	// leads to the PDF, in the markup of one of Platforms() (rotating over
+	// the route's works); no API knows a copy.
 	RouteLanding Route = "doi-landing"
 	// RouteClosed: an OpenAlex-only work with no copy anywhere.
 	RouteClosed Route = "closed"
