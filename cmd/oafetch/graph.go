@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"strings"
 	"time"
 
+	"golang.org/x/net/publicsuffix"
 	"golang.org/x/time/rate"
 
 	"github.com/oafetch/oafetch/internal/cascade"
@@ -81,7 +83,19 @@ func buildObservedRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts
 	}
 	rt := hostpolicy.UserAgent(policy.Wrap(wire), ua)
 	api := &http.Client{Transport: rt, CheckRedirect: apiRedirect, Timeout: 60 * time.Second}
-	fetch := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// One cookie jar per process for full texts and landing pages: a
+	// candidate found on a landing page is fetched with the cookies that
+	// page set for its host (publishers gate the PDF on a session cookie).
+	// Per process rather than per work because the jar is safe for
+	// concurrent use, keys cookies by host (public-suffix aware, so one
+	// site cannot set them for another) and expires them as the server
+	// says, and a session a host handed out is valid for its other works
+	// too, as in a browser. The API client stays cookie-less.
+	jar, err := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
+	if err != nil {
+		return nil, fmt.Errorf("oafetch: cookie jar: %w", err)
+	}
+	fetch := &http.Client{Transport: rt, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	deps := source.Deps{Client: api, Mailto: cfg.Mailto, UserAgent: ua, Formats: formats}
 	sources := map[string]source.Source{}

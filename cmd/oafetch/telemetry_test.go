@@ -179,6 +179,13 @@ func TestPullMetricsAddUpToTheExport(t *testing.T) {
 	if got := sum(final, "oafetch_lease_acquire_seconds", nil); got < float64(planned) {
 		t.Errorf("%v claims observed, want at least one per work (%d)", got, planned)
 	}
+	// Every work the doi source won came through a landing-page link.
+	if got := sum(final, "oafetch_landing_links_total", map[string]string{"result": "ok"}); got < bySource["doi"] || got == 0 {
+		t.Errorf("landing links won %v, want at least the %v works won by doi", got, bySource["doi"])
+	}
+	if got := sum(final, "oafetch_landing_links_total", map[string]string{"technique": "other"}); got != 0 {
+		t.Errorf("%v landing links of an unknown technique; attempts %v", got, final["oafetch_landing_links_total"])
+	}
 	for name, f := range final {
 		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
 			continue

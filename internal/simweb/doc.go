@@ -41,7 +41,8 @@
 //	                                  the landing page links it too (a later tier)
 //	openalex-pdf      DOI PMID PMCID  OpenAlex best_oa_location.pdf_url (repository)          ok-pdf / openalex
 //	arxiv             arXiv id        arxiv.org/pdf/{id}[vN] (Atom at export.arxiv.org)       ok-pdf / arxiv
-//	doi-landing       DOI             doi.org → 302 → Highwire citation_pdf_url               ok-pdf / doi
+//	doi-landing       DOI             doi.org → 302 → a landing page in one of the platform   ok-pdf / doi
+//	                                  markups below, leading to the PDF
 //	crossref-link     DOI             Crossref message.link[] application/pdf text-mining     ok-pdf / crossref
 //	europepmc-render  DOI PMID PMCID  Europe PMC search + ?pdf=render → ptpmcrender.fcgi      ok-pdf / europepmc
 //	pmc-oa            DOI PMID PMCID  oa.fcgi ftp:// pdf link, served under deprecated/       ok-pdf / pmc
@@ -65,6 +66,26 @@
 //	wall-login        DOI OpenAlex    landing: 302 → login form                               blocked-login
 //	wall-paywall      DOI OpenAlex    landing: purchase page, no PDF link                     blocked-paywall
 //	wall-cookie       DOI OpenAlex    landing: 302 → consent wall                             blocked-cookie
+//
+// # Landing-page platforms
+//
+// The doi-landing works rotate, in world order, over Platforms(): each
+// landing page imitates one platform's markup (modelled on the pages of
+// internal/landing/testdata/corpus) and leads to the work's PDF on the
+// publisher host by that platform's technique:
+//
+//	highwire          citation_pdf_url → /article/{doi}/pdf
+//	highwire-cookie   the same page sets sim_session; the PDF is 403 HTML
+//	                  without that cookie (the fetch client's jar is needed)
+//	ojs               OJS 3 galley link /index.php/sim/article/view/{n}/{g}
+//	                  → /article/download/{n}/{g} (no citation_pdf_url)
+//	dspace            DSpace 6 file list → /bitstream/handle/123456789/{n}/sim-{n}.pdf
+//	atypon            /doi/pdf/{doi} next to an /doi/epdf/ reader link
+//	jsonld            script-rendered shell; JSON-LD @graph encoding.contentUrl
+//	                  → /files/sim-{n}.pdf
+//	signposting       application shell; only the Link header rel="item"
+//	                  type="application/pdf" → /download/sim-{n}/article.pdf
+//	springer          citation_pdf_url and Download PDF → /content/pdf/{doi}.pdf
 //
 // OpenAlex knows the cast, openalex-pdf, wayback, closed, trap and wall
 // works (the walls' landing_page_url is their doi.org URL); it answers 404

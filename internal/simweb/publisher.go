@@ -36,6 +36,7 @@ func (s *Server) publisher(w http.ResponseWriter, r *http.Request, host string) 
 		writeText(w, http.StatusOK, "text/html; charset=utf-8", loginPage(host, r.URL.Query().Get("redirectUri")))
 	case p == "/consent":
 		writeText(w, http.StatusOK, "text/html; charset=utf-8", consentPage(r.URL.Query().Get("redirect")))
+	case s.platformPDF(w, r, host):
 	default:
 		publisherNotFound(w)
 	}
@@ -49,7 +50,9 @@ func publisherNotFound(w http.ResponseWriter) {
 func (s *Server) landing(w http.ResponseWriter, r *http.Request, wk Work) {
 	back := url.QueryEscape("/article/" + wk.key())
 	switch wk.Route {
-	case RouteUnpaywall, RouteLanding:
+	case RouteLanding:
+		s.landingPage(w, wk)
+	case RouteUnpaywall:
 		writeText(w, http.StatusOK, "text/html; charset=utf-8", articlePage(wk, true))
 	case RouteWrongType:
 		publisherNotFound(w)
@@ -68,6 +71,9 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request, wk Work) {
 func (s *Server) publisherPDF(w http.ResponseWriter, r *http.Request, wk Work) {
 	switch wk.Route {
 	case RouteUnpaywall, RouteLanding, RouteCrossref, RouteDOAJ:
+		if cookieMissing(w, r, wk) {
+			return
+		}
 		servePDF(w, r, fmt.Sprintf("sim-%d.pdf", wk.n), wk.PDF())
 	case RouteWrongType:
 		// The trap: an HTML viewer page labelled as a PDF.

@@ -26,8 +26,9 @@ const (
 	RouteOpenAlex Route = "openalex-pdf"
 	// RouteArXiv: an arXiv-only preprint; the PDF is at arxiv.org/pdf/{id}.
 	RouteArXiv Route = "arxiv"
-	// RouteLanding: doi.org redirects to a publisher landing page whose
-	// Highwire citation_pdf_url is the PDF; no API knows a copy.
+	// RouteLanding: doi.org redirects to a publisher landing page that
+	// leads to the PDF, in the markup of one of Platforms() (rotating over
+	// the route's works); no API knows a copy.
 	RouteLanding Route = "doi-landing"
 	// RouteClosed: an OpenAlex-only work with no copy anywhere.
 	RouteClosed Route = "closed"
@@ -151,7 +152,8 @@ type Work struct {
 	// Input is the identifier to give oafetch, in a varied spelling.
 	Input string
 
-	n int // index in the world
+	n        int // index in the world
+	platform int // ordinal among the doi-landing works (Platform rotation)
 }
 
 // Index is the work's position in World.Works.
@@ -191,6 +193,7 @@ func NewWorld(cfg Config) *World {
 		routes = append(append([]Route(nil), generatedRoutes...), hostileRoutes...)
 	}
 	var order []Route
+	landings := 0
 	for i := range cfg.Works {
 		var wk Work
 		if i < len(cast) {
@@ -204,6 +207,10 @@ func NewWorld(cfg Config) *World {
 			order = order[1:]
 		}
 		wk.n = i
+		if wk.Route == RouteLanding {
+			wk.platform = landings
+			landings++
+		}
 		w.Works = append(w.Works, wk)
 		w.index(i)
 	}

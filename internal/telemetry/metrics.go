@@ -13,6 +13,7 @@ import (
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/hostpolicy"
+	"github.com/oafetch/oafetch/internal/landing"
 )
 
 // Metrics holds every oafetch metric, registered on the registry given to
@@ -41,6 +42,10 @@ type Metrics struct {
 	leaseReleases   prometheus.Counter
 	replays         prometheus.Counter
 	reconciler      *prometheus.CounterVec
+	landingLinks    *prometheus.CounterVec
+
+	// techniques is the bounded set of landing_links technique labels.
+	techniques map[string]bool
 
 	// all is every collector registered by this package (for the deploy
 	// file checks).
@@ -120,13 +125,35 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		reconciler: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oafetch_reconciler_actions_total", Help: "Crash reconciler actions, by action.",
 		}, []string{"action"}),
-		active: map[string]int{},
+		landingLinks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oafetch_landing_links_total", Help: "Links found on landing pages and tried, by the technique that found them (other: not a known technique), host and result: ok (the link won) or the outcome class of its attempt.",
+		}, []string{"technique", "host", "result"}),
+		active:     map[string]int{},
+		techniques: landingTechniques(),
 	}
 	m.register(m.jobsPlanned, m.jobOutcomes, m.jobRetries, m.jobDuration, m.timeToTerminal,
 		m.attempts, m.attemptDuration, m.bytes, m.inFlight, m.httpRequests, m.pacingWait, m.httpRetries,
 		m.breakerState, m.breakerChanges, m.leaseAcquire, m.leaseRenewals, m.leaseReleases, m.replays,
-		m.reconciler)
+		m.reconciler, m.landingLinks)
 	return m
+}
+
+// landingTechniques are the technique labels of oafetch_landing_links_total:
+// the landing extractor's rules and the cascade's "refresh" hop.
+func landingTechniques() map[string]bool {
+	set := map[string]bool{"refresh": true}
+	for _, t := range landing.Techniques() {
+		set[t] = true
+	}
+	return set
+}
+
+// techniqueLabel bounds a technique name to the known set.
+func (m *Metrics) techniqueLabel(t string) string {
+	if m.techniques[t] {
+		return t
+	}
+	return "other"
 }
 
 func (m *Metrics) register(cs ...prometheus.Collector) {

@@ -184,3 +184,52 @@ func TestRecorderCountsOutcomesAndRetries(t *testing.T) {
 		}
 	}
 }
+
+// Links found on landing pages are counted per technique, host and
+// result; source candidates are not, and unknown techniques become other.
+func TestRecorderCountsLandingLinks(t *testing.T) {
+	t.Parallel()
+	reg := newRegistry()
+	clock := fulltext.NewStubClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	sink, err := OpenSink(SinkConfig{Path: filepath.Join(t.TempDir(), "events.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sink.Close() })
+	r := NewRecorder(sink, NewMetrics(reg), clock)
+	w, _ := fulltext.ParseWork("10.5555/x")
+	j := fulltext.Job{ID: 7, Work: w, State: fulltext.StateHeadDone, Epoch: 1, CreatedAt: clock.Now()}
+	r.JobFinished(j, fulltext.Finish{State: fulltext.StateIndexed, Outcome: fulltext.OutcomeOK, Code: fulltext.CodeOKPDF}, []fulltext.Attempt{
+		{Seq: 1, Source: "doi", Technique: "lookup", Code: fulltext.CodeNoOALocation},
+		{Seq: 6, Source: "doi", Host: "doi.org", Technique: "doi-resolve", Parent: 1, Code: fulltext.CodeNoPDFLink},
+		{Seq: 2, Source: "doi", Host: "pub.example.org", Technique: "citation_pdf_url", Parent: 6, Code: fulltext.CodeWrongType},
+		{Seq: 3, Source: "doi", Host: "pub.example.org", Technique: "ojs-galley", Parent: 6, Code: fulltext.CodeOKPDF},
+		{Seq: 4, Source: "doi", Host: "cdn.example.org", Technique: "pattern:made-up", Parent: 6, Code: fulltext.CodeBlockedChallenge},
+		{Seq: 5, Source: "doi", Technique: "anchor", Parent: 6, Code: fulltext.CodeBudgetExhausted},
+	})
+	for _, c := range []struct {
+		labels map[string]string
+		want   float64
+	}{
+		{map[string]string{"technique": "citation_pdf_url", "host": "pub.example.org", "result": "invalid"}, 1},
+		{map[string]string{"technique": "ojs-galley", "host": "pub.example.org", "result": "ok"}, 1},
+		{map[string]string{"technique": "other", "host": "cdn.example.org", "result": "blocked"}, 1},
+		{map[string]string{"technique": "anchor", "host": "none", "result": "budget"}, 1},
+	} {
+		if v, ok := value(t, reg, "oafetch_landing_links_total", c.labels); !ok || v != c.want {
+			t.Errorf("oafetch_landing_links_total%v = %v (present %v), want %v", c.labels, v, ok, c.want)
+		}
+	}
+	if _, ok := value(t, reg, "oafetch_landing_links_total", map[string]string{"host": "doi.org"}); ok {
+		t.Error("a source candidate (the lookup's child) counted as a landing link")
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "oafetch_landing_links_total" && len(f.GetMetric()) != 4 {
+			t.Errorf("%d landing link series, want 4", len(f.GetMetric()))
+		}
+	}
+}

@@ -152,12 +152,25 @@ func (r *Recorder) LeaseReleased(l fulltext.Lease) {
 // the final state change, and the job metrics.
 func (r *Recorder) JobFinished(j fulltext.Job, f fulltext.Finish, attempts []fulltext.Attempt) {
 	now := r.clock.Now()
+	// A landing-page link is an attempt whose parent fetched a page (a
+	// source's candidates have the source's lookup as parent).
+	pages := map[int]bool{}
+	for _, a := range attempts {
+		if a.Technique != "lookup" {
+			pages[a.Seq] = true
+		}
+	}
 	for _, a := range attempts {
 		host := a.Host
 		if host == "" {
 			host = "none"
 		}
 		r.m.attempts.WithLabelValues(a.Source, host, string(a.Code.Outcome())).Inc()
+		if pages[a.Parent] {
+			// A link found on a landing page: per-technique yield. The
+			// outcome class of a won link is ok.
+			r.m.landingLinks.WithLabelValues(r.m.techniqueLabel(a.Technique), host, string(a.Code.Outcome())).Inc()
+		}
 		r.m.attemptDuration.WithLabelValues(a.Source, host).Observe(a.Duration.Seconds())
 		if a.Bytes > 0 {
 			r.m.bytes.WithLabelValues(a.Source).Add(float64(a.Bytes))
