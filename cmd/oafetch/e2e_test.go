@@ -23,28 +23,7 @@ type simEnv struct {
 
 func startSim(t *testing.T, works int) *simEnv {
 	t.Helper()
-	srv, err := simweb.New(simweb.Config{Works: works, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	if err := srv.Start(t.Context(), "127.0.0.1:0", "127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
-	if err := srv.WriteCA(ca); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "sim.toml")
-	if err := os.WriteFile(conf, []byte(demoConfig()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	flags := []string{"--ca-file", ca, "--config", conf}
-	for _, ct := range srv.ConnectTo() {
-		flags = append(flags, "--connect-to", ct)
-	}
-	return &simEnv{srv: srv, dir: dir, flags: flags}
+	return startSimConfig(t, simweb.Config{Works: works, Seed: 7})
 }
 
 // oafetch runs the command line in-process and returns its exit code and

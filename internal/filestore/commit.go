@@ -132,7 +132,7 @@ func (s *Store) linkFriendly(obj, p string, l fulltext.Lease) error {
 	if same, err := s.sameFile(obj, p); err == nil && same {
 		return nil
 	}
-	staged := fmt.Sprintf("%s/%d-%d-%s%s", tmpDir, l.JobID, l.Epoch, randomHex(), linkSuffix)
+	staged := tmpDir + "/" + fulltext.TempStem(l, randomHex()) + linkSuffix
 	if err := s.link(obj, staged); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return err

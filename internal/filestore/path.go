@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
+
+	"github.com/oafetch/oafetch/internal/fulltext"
 )
 
 // errBadPath is wrapped by every error about a refused path.
@@ -36,16 +37,7 @@ func parseTempName(name string) (job, epoch int64, ok bool) {
 			return 0, 0, false
 		}
 	}
-	fields := strings.Split(base, "-")
-	if len(fields) != 3 || fields[2] == "" {
-		return 0, 0, false
-	}
-	job, err1 := strconv.ParseInt(fields[0], 10, 64)
-	epoch, err2 := strconv.ParseInt(fields[1], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, false
-	}
-	return job, epoch, true
+	return fulltext.ParseTempStem(base)
 }
 
 // checkTempName accepts only a bare temp name as made by this store.

@@ -105,7 +105,7 @@ func (s *Store) Create(ctx context.Context, l fulltext.Lease) (fulltext.TempArti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("filestore: create: %w", err)
 	}
-	name := fmt.Sprintf("%d-%d-%s%s", l.JobID, l.Epoch, randomHex(), partSuffix)
+	name := fulltext.TempStem(l, randomHex()) + partSuffix
 	rel := tmpDir + "/" + name
 	f, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, 0o644)
 	if err != nil {

@@ -3,6 +3,7 @@ package fulltext
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 )
 
@@ -39,4 +40,25 @@ func SafeName(s string) string {
 		name += "-" + hex.EncodeToString(sum[:6])
 	}
 	return name
+}
+
+// TempStem returns the "<job>-<epoch>-<random>" stem every ArtifactStore
+// gives the temp artifacts of lease l (each store adds its own suffix), so
+// that a reconciler can tell a live lease's temp from a dead one's.
+func TempStem(l Lease, random string) string {
+	return strconv.FormatInt(l.JobID, 10) + "-" + strconv.FormatInt(l.Epoch, 10) + "-" + random
+}
+
+// ParseTempStem parses a stem made by TempStem.
+func ParseTempStem(stem string) (job, epoch int64, ok bool) {
+	fields := strings.Split(stem, "-")
+	if len(fields) != 3 || fields[2] == "" {
+		return 0, 0, false
+	}
+	job, err1 := strconv.ParseInt(fields[0], 10, 64)
+	epoch, err2 := strconv.ParseInt(fields[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return job, epoch, true
 }

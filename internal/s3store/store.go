@@ -39,7 +39,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -176,7 +175,7 @@ func (s *Store) Create(ctx context.Context, l fulltext.Lease) (fulltext.TempArti
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("s3store: create: %w", err)
 	}
-	name := fmt.Sprintf("%d-%d-%s%s", l.JobID, l.Epoch, randomHex(), partSuffix)
+	name := fulltext.TempStem(l, randomHex()) + partSuffix
 	key := s.key(tmpDir + "/" + name)
 	if _, err := s.c.PutObject(ctx, s.bucket, key, strings.NewReader(""), 0, minio.PutObjectOptions{}); err != nil {
 		return nil, fmt.Errorf("s3store: create %s: %w", name, err)
@@ -497,16 +496,7 @@ func parseTempName(name string) (job, epoch int64, ok bool) {
 	if !found {
 		return 0, 0, false
 	}
-	fields := strings.Split(base, "-")
-	if len(fields) != 3 || fields[2] == "" {
-		return 0, 0, false
-	}
-	job, err1 := strconv.ParseInt(fields[0], 10, 64)
-	epoch, err2 := strconv.ParseInt(fields[1], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, false
-	}
-	return job, epoch, true
+	return fulltext.ParseTempStem(base)
 }
 
 // checkTempName accepts only a bare temp name as made by this store.
