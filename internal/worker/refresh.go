@@ -75,7 +75,9 @@ func Refresh(ctx context.Context, store fulltext.JobStore) (int, error) {
 
 // pendingRefresh returns the result Refresh kept for j, if any.
 func (p *Pool) pendingRefresh(ctx context.Context, j fulltext.Job) *fulltext.Result {
-	if p.refetch == nil {
+	// Refresh requeues the job, which bumps its epoch: a first claim has
+	// nothing kept, so the hot path skips the read.
+	if p.refetch == nil || j.Epoch <= 1 {
 		return nil
 	}
 	v, ok, err := p.store.GetMeta(ctx, refreshKey(j.ID))
