@@ -24,7 +24,7 @@ func TestRateLimitGauges(t *testing.T) {
 	tests := []struct {
 		name    string
 		reports []rlReport
-		want []series
+		want    []series
 	}{
 		{
 			name: "last answer wins",
@@ -39,7 +39,7 @@ func TestRateLimitGauges(t *testing.T) {
 			},
 		},
 		{
-			name: "remaining only",
+			name:    "remaining only",
 			reports: []rlReport{{"core", source.RateLimit{Remaining: 7}}},
 			want: []series{
 				{"oafetch_api_credits_remaining", "core", 7, true},
@@ -48,7 +48,7 @@ func TestRateLimitGauges(t *testing.T) {
 			},
 		},
 		{
-			name: "unknown api is bounded",
+			name:    "unknown api is bounded",
 			reports: []rlReport{{"https://evil.example/?id=1", source.RateLimit{Remaining: 0, Limit: 5}}},
 			want: []series{
 				{"oafetch_api_credits_remaining", "other", 0, true},
