@@ -125,8 +125,8 @@ func TestPrometheusAlertsParseAndNameExportedMetrics(t *testing.T) {
 			checkExpr(t, r.Alert, r.Expr, names)
 		}
 	}
-	// The families: SLO burn, breaker storms, stuck leases.
-	for _, want := range []string{"OafetchCompletionBudgetFastBurn", "OafetchBreakerStorm", "OafetchStuckLeases"} {
+	// The families: SLO burn, breaker storms, stuck leases, credits.
+	for _, want := range []string{"OafetchCompletionBudgetFastBurn", "OafetchBreakerStorm", "OafetchStuckLeases", "OafetchAPICreditsLow"} {
 		if !alerts[want] {
 			t.Errorf("alert %s missing", want)
 		}
