@@ -55,8 +55,8 @@ func TestPullQueryExportsAPICredits(t *testing.T) {
 	// start or end, should the run straddle one).
 	after := time.Now()
 	got := sum(final, "oafetch_api_credits_reset_timestamp_seconds", api)
-	near := func(t time.Time) bool {
-		u := t.UTC()
+	near := func(at time.Time) bool {
+		u := at.UTC()
 		midnight := time.Date(u.Year(), u.Month(), u.Day()+1, 0, 0, 0, 0, time.UTC).Unix()
 		return got >= float64(midnight-60) && got <= float64(midnight+60)
 	}
