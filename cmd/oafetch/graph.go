@@ -43,8 +43,9 @@ func buildRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltex
 }
 
 // buildObservedRuntime is buildRuntime with metrics (nil for none): the
-// host policy reports waits, retries and breaker changes to m, and m counts
-// what goes on the wire under the policy.
+// host policy reports waits, retries and breaker changes to m, m counts
+// what goes on the wire under the policy, the sources report the APIs'
+// X-RateLimit-* allowances to m, and m shows the per-work budgets.
 func buildObservedRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts fulltext.ArtifactStore, log *slog.Logger, m *telemetry.Metrics) (*runtime, error) {
 	var cts []hostpolicy.ConnectTo
 	for _, s := range cfg.Net.ConnectTo {
@@ -98,6 +99,10 @@ func buildObservedRuntime(cfg Config, formats []fulltext.Kind, dryRun bool, arts
 	fetch := &http.Client{Transport: rt, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	deps := source.Deps{Client: api, Mailto: cfg.Mailto, UserAgent: ua, Formats: formats}
+	if m != nil {
+		deps.RateLimit = m.RateLimit // oafetch_api_credits_*{api}
+		m.FallbackBudget(time.Duration(cfg.Fallback.TotalTimeoutMS)*time.Millisecond, cfg.Fallback.MaxAttempts)
+	}
 	sources := map[string]source.Source{}
 	for _, name := range source.Names() {
 		if !cfg.SourceEnabled(name) {

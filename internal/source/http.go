@@ -69,6 +69,11 @@ func (c *caller) fetch(ctx context.Context, method, rawURL string, header http.H
 	if len(data) > maxBody {
 		return nil, fulltext.Errorf(fulltext.CodeResolverError, "%s: response larger than %d bytes", c.name, maxBody)
 	}
+	if c.deps.RateLimit != nil {
+		if rl, ok := ParseRateLimit(resp.Header, c.deps.Clock.Now()); ok {
+			c.deps.RateLimit(c.name, rl)
+		}
+	}
 	return &response{status: resp.StatusCode, header: resp.Header, body: data, url: resp.Request.URL.String()}, nil
 }
 

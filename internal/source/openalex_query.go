@@ -61,6 +61,9 @@ type RateLimit struct {
 	Limit, Remaining int
 	// Reset is how long until the allowance is renewed (0 when unknown).
 	Reset time.Duration
+	// ResetAt is when the allowance is renewed: the time the answer was
+	// read plus Reset (zero when unknown).
+	ResetAt time.Time
 }
 
 // ParseRateLimit reads X-RateLimit-Limit, X-RateLimit-Remaining and
@@ -81,6 +84,7 @@ func ParseRateLimit(h http.Header, now time.Time) (RateLimit, bool) {
 		} else {
 			rl.Reset = time.Duration(min(n, 1<<32)) * time.Second
 		}
+		rl.ResetAt = now.Add(rl.Reset)
 	}
 	return rl, true
 }

@@ -2,10 +2,12 @@ package source
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,9 +187,9 @@ func TestParseRateLimit(t *testing.T) {
 		want   RateLimit
 		ok     bool
 	}{
-		{"seconds", []string{"X-RateLimit-Limit", "10000", "X-RateLimit-Remaining", "42", "X-RateLimit-Reset", "7200"}, RateLimit{10000, 42, 2 * time.Hour}, true},
-		{"unix time", []string{"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(now.Add(90*time.Minute).Unix(), 10)}, RateLimit{0, 0, 90 * time.Minute}, true},
-		{"no reset", []string{"X-RateLimit-Remaining", "3"}, RateLimit{0, 3, 0}, true},
+		{"seconds", []string{"X-RateLimit-Limit", "10000", "X-RateLimit-Remaining", "42", "X-RateLimit-Reset", "7200"}, RateLimit{10000, 42, 2 * time.Hour, now.Add(2 * time.Hour)}, true},
+		{"unix time", []string{"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(now.Add(90*time.Minute).Unix(), 10)}, RateLimit{0, 0, 90 * time.Minute, now.Add(90 * time.Minute)}, true},
+		{"no reset", []string{"X-RateLimit-Remaining", "3"}, RateLimit{Remaining: 3}, true},
 		{"absent", nil, RateLimit{}, false},
 		{"garbage", []string{"X-RateLimit-Remaining", "lots"}, RateLimit{}, false},
 	}
@@ -239,6 +241,76 @@ func TestResolveTopic(t *testing.T) {
 			}
 			if tt.requests > 0 && f.requests()[0].url.Query().Get("api_key") != "TESTKEY" {
 				t.Errorf("topic search without the api_key: %v", f.requests()[0].url)
+			}
+		})
+	}
+}
+
+// rateLimitLog collects what Deps.RateLimit reports.
+type rateLimitLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *rateLimitLog) report(api string, rl RateLimit) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, fmt.Sprintf("%s %d/%d reset %s at %s", api, rl.Remaining, rl.Limit, rl.Reset, rl.ResetAt.Format(time.RFC3339)))
+}
+
+func (l *rateLimitLog) reports() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.got)
+}
+
+// Deps.RateLimit hears every answer that carries X-RateLimit-Remaining —
+// pages, refusals and single lookups, of any source — and nothing else.
+func TestDepsRateLimitReportsEveryAnswerWithTheHeaders(t *testing.T) {
+	t.Parallel()
+	reset := testNow.Add(time.Hour).Format(time.RFC3339)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, d Deps) error
+		want []string
+	}{
+		{"query pages", func(t *testing.T, d Deps) error {
+			s, _ := setup(t, "openalex", Config{}, d,
+				serve("/works?cursor=*", 200, "openalex_works_page.json",
+					"X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "7", "X-RateLimit-Reset", "3600"),
+				serve("/works?cursor="+nextCursor, 200, "openalex_works_page_last.json",
+					"X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "6", "X-RateLimit-Reset", "3600"))
+			return s.(*OpenAlex).Query(t.Context(), Query{OAOnly: true}, "", func([]fulltext.Work, string) error { return nil })
+		}, []string{"openalex 7/100 reset 1h0m0s at " + reset, "openalex 6/100 reset 1h0m0s at " + reset}},
+		{"refused call", func(t *testing.T, d Deps) error {
+			s, _ := setup(t, "openalex", Config{}, d,
+				serve("/works", 429, "openalex_429.json", "X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "3600"))
+			err := s.(*OpenAlex).Query(t.Context(), Query{OAOnly: true}, "", func([]fulltext.Work, string) error { return nil })
+			if fulltext.CodeOf(err) != fulltext.CodeCreditsExhausted {
+				return err
+			}
+			return nil
+		}, []string{"openalex 0/100 reset 1h0m0s at " + reset}},
+		{"another source", func(t *testing.T, d Deps) error {
+			s, _ := setup(t, "unpaywall", Config{}, d,
+				serve("/v2/10.5555/jsim.2021.0042", 200, "unpaywall_gold.json", "X-RateLimit-Remaining", "99"))
+			_, err := s.Lookup(t.Context(), work(t, "10.5555/jsim.2021.0042"))
+			return err
+		}, []string{"unpaywall 99/0 reset 0s at 0001-01-01T00:00:00Z"}},
+		{"no headers", func(t *testing.T, d Deps) error {
+			s, _ := setup(t, "openalex", Config{}, d, serve("/works?cursor=*", 200, "openalex_works_page_last.json"))
+			return s.(*OpenAlex).Query(t.Context(), Query{OAOnly: true}, "", func([]fulltext.Work, string) error { return nil })
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var log rateLimitLog
+			if err := tt.run(t, Deps{Mailto: "ops@example.org", RateLimit: log.report}); err != nil {
+				t.Fatal(err)
+			}
+			if got := log.reports(); !slices.Equal(got, tt.want) {
+				t.Errorf("reported %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -84,6 +84,15 @@ type Deps struct {
 	// pdf, xml, html. Sources that can offer several kinds (crossref, europepmc,
 	// pmc) order their candidates by it and skip unwanted XML.
 	Formats []fulltext.Kind
+	// RateLimit, when set, is called with the source's name after every
+	// API answer that carries a parsable X-RateLimit-Remaining header
+	// (OpenAlex's daily allowance; any other API that sends the same
+	// headers), so the caller can export what is left without the sources
+	// knowing about telemetry. It is called from the goroutines that run
+	// lookups (concurrently, for several works) and must be cheap and safe
+	// for concurrent use. Answers served by the metadata cache carry no
+	// such headers and are not reported.
+	RateLimit func(api string, rl RateLimit)
 }
 
 // Config configures one source.

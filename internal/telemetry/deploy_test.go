@@ -125,8 +125,8 @@ func TestPrometheusAlertsParseAndNameExportedMetrics(t *testing.T) {
 			checkExpr(t, r.Alert, r.Expr, names)
 		}
 	}
-	// The issue's families: SLO burn, breaker storms, stuck leases.
-	for _, want := range []string{"OafetchCompletionBudgetFastBurn", "OafetchBreakerStorm", "OafetchStuckLeases"} {
+	// The issue's families: SLO burn, breaker storms, stuck leases, credits.
+	for _, want := range []string{"OafetchCompletionBudgetFastBurn", "OafetchBreakerStorm", "OafetchStuckLeases", "OafetchAPICreditsLow"} {
 		if !alerts[want] {
 			t.Errorf("alert %s missing", want)
 		}
@@ -191,7 +191,7 @@ func TestGrafanaDashboardParsesAndNamesExportedMetrics(t *testing.T) {
 	// Every family the issue names has a panel.
 	for _, want := range []string{"oafetch_jobs", "oafetch_job_outcomes_total", "oafetch_attempts_total", "oafetch_attempt_duration_seconds_bucket",
 		"oafetch_downloaded_bytes_total", "oafetch_http_in_flight_requests", "oafetch_pacing_wait_seconds_bucket", "oafetch_breaker_state",
-		"oafetch_lease_renewals_total", "oafetch_reconciler_actions_total"} {
+		"oafetch_lease_renewals_total", "oafetch_reconciler_actions_total", "oafetch_api_credits_remaining"} {
 		if !used[want] {
 			t.Errorf("no panel shows %s", want)
 		}

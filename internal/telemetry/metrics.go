@@ -43,6 +43,7 @@ type Metrics struct {
 	replays         prometheus.Counter
 	reconciler      *prometheus.CounterVec
 	landingLinks    *prometheus.CounterVec
+	credits         creditMetrics
 
 	// techniques is the bounded set of landing_links technique labels.
 	techniques map[string]bool
@@ -135,6 +136,8 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		m.attempts, m.attemptDuration, m.bytes, m.inFlight, m.httpRequests, m.pacingWait, m.httpRetries,
 		m.breakerState, m.breakerChanges, m.leaseAcquire, m.leaseRenewals, m.leaseReleases, m.replays,
 		m.reconciler, m.landingLinks)
+	m.credits = newCreditMetrics()
+	m.register(m.credits.collectors()...)
 	return m
 }
 
