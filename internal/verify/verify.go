@@ -81,7 +81,8 @@ type Config struct {
 	// Defaults to 16 MiB.
 	MaxReadBytes int64
 	// MaxTextBytes bounds the decoded bytes of the first page's content
-	// and of the XMP packet that are scanned. Defaults to 256 KiB.
+	// and of the XMP packet that are scanned. Defaults to 64 KiB: the title
+	// and identifiers stand at the top of the first page.
 	MaxTextBytes int64
 	// MaxTime bounds one PDF check. Defaults to 2s.
 	MaxTime time.Duration
@@ -95,7 +96,7 @@ type Checker struct{ cfg Config }
 // New returns a Checker.
 func New(cfg Config) *Checker {
 	cfg.MaxReadBytes = cmp.Or(cfg.MaxReadBytes, 16<<20)
-	cfg.MaxTextBytes = cmp.Or(cfg.MaxTextBytes, 256<<10)
+	cfg.MaxTextBytes = cmp.Or(cfg.MaxTextBytes, 64<<10)
 	cfg.MaxTime = cmp.Or(cfg.MaxTime, 2*time.Second)
 	if cfg.Clock == nil {
 		cfg.Clock = fulltext.SystemClock{}
@@ -137,8 +138,12 @@ func decide(w fulltext.Work, ev evidence) (Verdict, string) {
 	}
 	wt := significant(w.Title)
 	textSim := -1.0
-	if words := len(strings.Fields(ev.text)); (words >= 20 || ev.headings && words > 0) && len(wt) >= 2 {
-		textSim = containment(wt, tokenSet(ev.text))
+	head := ev.text // the title stands at the top of the first page
+	if len(head) > maxIDText {
+		head = head[:maxIDText]
+	}
+	if words := len(strings.Fields(head)); (words >= 20 || ev.headings && words > 0) && len(wt) >= 2 {
+		textSim = containment(wt, tokenSet(head))
 		if textSim >= 0.8 {
 			return Match, fmt.Sprintf("title on the first page (%.0f%%)", 100*textSim)
 		}
@@ -204,21 +209,40 @@ var (
 
 // findIDs finds identifiers in free text (at most 50).
 func findIDs(s string) []ident {
+	// Identifiers stand on the first page's header or footer: the first
+	// maxIDText bytes are enough, and a cheap substring test spares each
+	// regular expression the text that cannot match it (a 100 KiB page
+	// of body text otherwise costs milliseconds per expression).
+	if len(s) > maxIDText {
+		s = s[:maxIDText]
+	}
+	lower := strings.ToLower(s)
 	var out []ident
-	for _, m := range doiRE.FindAllString(s, 50) {
-		out = append(out, ident{fulltext.KindDOI, cleanDOI(m)})
+	if strings.Contains(s, "10.") {
+		for _, m := range doiRE.FindAllString(s, 50) {
+			out = append(out, ident{fulltext.KindDOI, cleanDOI(m)})
+		}
 	}
-	for _, m := range openAlexRE.FindAllStringSubmatch(s, 20) {
-		out = append(out, ident{fulltext.KindOpenAlex, strings.ToUpper(m[1])})
+	if strings.Contains(lower, "openalex") {
+		for _, m := range openAlexRE.FindAllStringSubmatch(s, 20) {
+			out = append(out, ident{fulltext.KindOpenAlex, strings.ToUpper(m[1])})
+		}
 	}
-	for _, m := range pmcidRE.FindAllString(s, 20) {
-		out = append(out, ident{fulltext.KindPMCID, m})
+	if strings.Contains(s, "PMC") {
+		for _, m := range pmcidRE.FindAllString(s, 20) {
+			out = append(out, ident{fulltext.KindPMCID, m})
+		}
 	}
-	for _, m := range arxivRE.FindAllStringSubmatch(s, 20) {
-		out = append(out, ident{fulltext.KindArXiv, strings.ToLower(m[1])})
+	if strings.Contains(lower, "arxiv") {
+		for _, m := range arxivRE.FindAllStringSubmatch(s, 20) {
+			out = append(out, ident{fulltext.KindArXiv, strings.ToLower(m[1])})
+		}
 	}
 	return out
 }
+
+// maxIDText bounds the text findIDs searches.
+const maxIDText = 32 << 10
 
 // cleanDOI lower-cases a DOI found in text and drops trailing punctuation.
 func cleanDOI(s string) string {
