@@ -208,3 +208,39 @@ func TestResumeAcrossAttemptsRestart(t *testing.T) {
 		})
 	}
 }
+
+// plainStore hides the filestore's ResumableStore methods, as a store that
+// cannot keep prefixes (internal/s3store).
+type plainStore struct{ fulltext.ArtifactStore }
+
+// TestNoKeepWithoutResumableStore: with a store that cannot keep prefixes
+// the failed attempt leaves nothing and the next one starts from zero.
+func TestNoKeepWithoutResumableStore(t *testing.T) {
+	t.Parallel()
+	content := makePDF(100_000)
+	s := &attemptServer{flakyServer: &flakyServer{content: content, etag: `"a"`, cuts: []int64{50_000}}}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	st, err := filestore.Open(t.TempDir(), filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	d := download.New(download.Config{}, srv.Client(), plainStore{st})
+	c := fulltext.Candidate{URL: srv.URL + "/x.pdf", Kind: fulltext.KindPDF}
+	if _, err := d.Fetch(t.Context(), lease, c, download.Hooks{}); fulltext.CodeOf(err) != fulltext.CodeTruncated {
+		t.Fatalf("first attempt = %v, want truncated", err)
+	}
+	if jobs, _ := st.KeptJobs(t.Context()); len(jobs) != 0 {
+		t.Fatalf("kept through a store that cannot keep: %v", jobs)
+	}
+	s.second.Store(true)
+	f, err := d.Fetch(t.Context(), lease, c, download.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Abort() })
+	if f.SHA256 != sha(content) || s.secondReqs()[0].Get("Range") != "" {
+		t.Fatalf("sha %s, Range %q: want the whole file from zero", f.SHA256, s.secondReqs()[0].Get("Range"))
+	}
+}
