@@ -39,10 +39,16 @@ import (
 // already hashed are kept. A server that answers with the whole file
 // (Range ignored, or the file changed) is read again from byte zero, once.
 //
+// Across attempts (keep.go): when the store is a fulltext.ResumableStore,
+// a body that still fails (truncated, network-error, timeout) is kept under
+// (lease job, candidate URL) instead of aborted, and the next Fetch of that
+// job and URL asks for the rest with Range + If-Range, re-reading the kept
+// prefix once so that the SHA-256 and the validation cover the whole file.
+//
 // No byte for StallTimeout → timeout; ctx's deadline → timeout; a failed
 // connection → network-error. When ctx is cancelled Fetch returns an error
 // wrapping context.Canceled (not an outcome: the caller stopped it). On
-// every error the temp artifact is aborted.
+// every other error the temp artifact is aborted.
 func (d *Downloader) Fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, hooks Hooks) (*Fetched, error) {
 	return d.fetch(ctx, l, c, Validators{}, hooks)
 }

@@ -146,9 +146,11 @@ func TestResumeAcrossAttempts(t *testing.T) {
 			if got, want := reqs[0].Get("Range"), fmt.Sprintf("bytes=%d-", cut); got != want || reqs[0].Get("If-Range") == "" {
 				t.Fatalf("second attempt sent Range %q If-Range %q, want %q and a validator", got, reqs[0].Get("If-Range"), want)
 			}
-			if sent := s.sent.Load(); float64(sent) >= 1.2*float64(size) {
+			sent := s.sent.Load()
+			if float64(sent) >= 1.2*float64(size) {
 				t.Fatalf("%d bytes sent for a %d-byte file", sent, size)
 			}
+			t.Logf("cut at %d: %d bytes sent for a %d-byte file (%.3f×)", cut, sent, size, float64(sent)/float64(size))
 			if jobs, _ := st.KeptJobs(t.Context()); len(jobs) != 0 {
 				t.Fatalf("kept prefixes left after the resumed download: %v", jobs)
 			}
