@@ -48,7 +48,8 @@ import (
 // No byte for StallTimeout → timeout; ctx's deadline → timeout; a failed
 // connection → network-error. When ctx is cancelled Fetch returns an error
 // wrapping context.Canceled (not an outcome: the caller stopped it). On
-// every other error the temp artifact is aborted.
+// every error the temp artifact is aborted, unless it is kept for a later
+// attempt as said above.
 func (d *Downloader) Fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, hooks Hooks) (*Fetched, error) {
 	return d.fetch(ctx, l, c, Validators{}, hooks)
 }
