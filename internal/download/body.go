@@ -22,6 +22,9 @@ type run struct {
 	resume   resumeInfo
 	resumes  int
 	streamed bool // hooks.Stream was called
+	key      fulltext.ResumeKey
+	adopted  *adoption // a prefix kept by an earlier attempt (keep.go)
+	resumed  bool      // r.x.resp is the 206 continuing adopted
 }
 
 // process reads the response in r.x: the head is sniffed, then a PDF or XML
@@ -30,10 +33,17 @@ type run struct {
 func (r *run) process() error {
 	d, resp, f := r.d, r.x.resp, r.f
 	f.Page, f.PageCut, f.Temp, f.SHA256, f.Bytes, f.Encrypted = nil, false, nil, "", 0, false
-	if resp.ContentLength > d.cfg.MaxBodyBytes {
-		return fulltext.Errorf(fulltext.CodeTooLarge, "download: %s: content-length %d over %d", f.FinalURL, resp.ContentLength, d.cfg.MaxBodyBytes)
-	}
+	length := resp.ContentLength
 	body := &meter{r: resp.Body, wd: r.x.wd, max: d.cfg.MaxBodyBytes}
+	if r.resumed {
+		// The kept prefix, re-read (and so re-hashed and re-validated) once,
+		// then the rest from the 206.
+		length = r.adopted.info.Total
+		body.r = io.MultiReader(r.adopted.reader(), resp.Body)
+	}
+	if length > d.cfg.MaxBodyBytes {
+		return fulltext.Errorf(fulltext.CodeTooLarge, "download: %s: content-length %d over %d", f.FinalURL, length, d.cfg.MaxBodyBytes)
+	}
 	head := make([]byte, HeadSize)
 	n, err := io.ReadFull(body, head)
 	head = head[:n]
@@ -44,8 +54,8 @@ func (r *run) process() error {
 		return d.classify(r.x.ctx, body.err)
 	}
 	if n == 0 {
-		if resp.ContentLength > 0 {
-			return fulltext.Errorf(fulltext.CodeTruncated, "download: %s: 0 of %d bytes", f.FinalURL, resp.ContentLength)
+		if length > 0 {
+			return fulltext.Errorf(fulltext.CodeTruncated, "download: %s: 0 of %d bytes", f.FinalURL, length)
 		}
 		return fulltext.Errorf(fulltext.CodeEmptyBody, "download: %s: empty body", f.FinalURL)
 	}
@@ -53,10 +63,10 @@ func (r *run) process() error {
 	f.Kind = SniffKind(head, declared)
 	switch f.Kind {
 	case fulltext.KindPDF, fulltext.KindXML:
-		return r.stream(head, body, resp.ContentLength)
+		return r.stream(head, body, length)
 	case fulltext.KindHTML:
 		if !isPDFType(declared) {
-			return r.page(head, body, resp.ContentLength)
+			return r.page(head, body, length)
 		}
 	}
 	if looksMarkup(head) {

@@ -39,10 +39,17 @@ import (
 // already hashed are kept. A server that answers with the whole file
 // (Range ignored, or the file changed) is read again from byte zero, once.
 //
+// Across attempts (keep.go): when the store is a fulltext.ResumableStore,
+// a body that still fails (truncated, network-error, timeout) is kept under
+// (lease job, candidate URL) instead of aborted, and the next Fetch of that
+// job and URL asks for the rest with Range + If-Range, re-reading the kept
+// prefix once so that the SHA-256 and the validation cover the whole file.
+//
 // No byte for StallTimeout → timeout; ctx's deadline → timeout; a failed
 // connection → network-error. When ctx is cancelled Fetch returns an error
 // wrapping context.Canceled (not an outcome: the caller stopped it). On
-// every error the temp artifact is aborted.
+// every error the temp artifact is aborted, unless it is kept for a later
+// attempt as said above.
 func (d *Downloader) Fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, hooks Hooks) (*Fetched, error) {
 	return d.fetch(ctx, l, c, Validators{}, hooks)
 }
@@ -64,11 +71,18 @@ func (d *Downloader) Refetch(ctx context.Context, l fulltext.Lease, c fulltext.C
 }
 
 func (d *Downloader) fetch(ctx context.Context, l fulltext.Lease, c fulltext.Candidate, v Validators, hooks Hooks) (*Fetched, error) {
-	r := &run{d: d, parent: ctx, l: l, hooks: hooks}
+	r := &run{d: d, parent: ctx, l: l, hooks: hooks, key: fulltext.ResumeKey{JobID: l.JobID, URL: c.URL}}
 	r.x = d.newXfer(ctx)
 	defer func() { r.x.close() }()
+	if v == (Validators{}) {
+		r.adoptKept()
+	}
+	defer r.closeAdopted()
 
-	hops, err := d.follow(r.x, c, v)
+	hops, err := d.follow(r.x, c, v, r.rangeInfo())
+	if err == nil && r.adopted != nil {
+		hops, err = r.checkAdopted(c, hops)
+	}
 	if err != nil {
 		return nil, d.classify(r.x.ctx, err)
 	}
@@ -89,8 +103,10 @@ func (d *Downloader) fetch(ctx context.Context, l fulltext.Lease, c fulltext.Can
 			return r.f, nil
 		}
 	}
-	if err := d.statusError(resp); err != nil {
-		return nil, err
+	if !r.resumed {
+		if err := d.statusError(resp); err != nil {
+			return nil, err
+		}
 	}
 	if hooks.Headers != nil {
 		// The hook's time (a ledger write) is not the server's stall.
@@ -101,12 +117,16 @@ func (d *Downloader) fetch(ctx context.Context, l fulltext.Lease, c fulltext.Can
 		r.x.wd.kick()
 	}
 	r.resume = resumeFrom(resp, r.f.FinalURL)
+	if r.resumed {
+		r.resume = resumeInfo{ok: true, url: r.f.FinalURL, validator: r.adopted.info.Validator, total: r.adopted.info.Total}
+	}
 	for restarts := 0; ; restarts++ {
 		err := r.process()
 		var rs *restart
 		if errors.As(err, &rs) && restarts < maxRestarts {
 			r.x.close()
 			r.x = rs.x
+			r.resumed = false
 			r.resume = resumeFrom(rs.x.resp, r.f.FinalURL)
 			r.f.Header, r.f.Status = rs.x.resp.Header, rs.x.resp.StatusCode
 			continue
@@ -147,7 +167,7 @@ func (x *xfer) close() {
 
 // follow sends the requests of one redirect chain and returns the final
 // response in x.resp, its body unread, and returns the URLs requested.
-func (d *Downloader) follow(x *xfer, c fulltext.Candidate, v Validators) ([]string, error) {
+func (d *Downloader) follow(x *xfer, c fulltext.Candidate, v Validators, rng *fulltext.ResumeInfo) ([]string, error) {
 	cur, err := url.Parse(c.URL)
 	if err != nil || (cur.Scheme != "http" && cur.Scheme != "https") || cur.Host == "" {
 		return nil, fulltext.Errorf(fulltext.CodeResolverError, "download: bad candidate url %q", c.URL)
@@ -178,6 +198,11 @@ func (d *Downloader) follow(x *xfer, c fulltext.Candidate, v Validators) ([]stri
 		}
 		if v.LastModified != "" {
 			req.Header.Set("If-Modified-Since", v.LastModified)
+		}
+		if rng != nil {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", rng.Offset))
+			req.Header.Set("If-Range", rng.Validator)
+			req.Header.Set("Accept-Encoding", "identity")
 		}
 		resp, err := d.client.Do(req) //nolint:bodyclose // the xfer owns the body and closes it
 		if err != nil {

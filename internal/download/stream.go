@@ -37,7 +37,7 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 	}
 	defer func() {
-		if err != nil {
+		if err != nil && !r.keep(tmp, body, err) {
 			_ = tmp.Abort()
 		}
 	}()

@@ -4,6 +4,8 @@
 //
 //	.oafetch/tmp/<job>-<epoch>-<random>.part   temps being written
 //	.oafetch/tmp/<job>-<epoch>-<random>.lnk    a friendly link being swapped in
+//	.oafetch/tmp/<job>-keep-<hash(url)>.part   a prefix kept for a later attempt
+//	.oafetch/tmp/<job>-keep-<hash(url)>.json   its url, validator and lengths
 //	.oafetch/objects/<aa>/<sha256>             content objects (read-only)
 //	pdf/10.5555_x.pdf                          friendly paths: hard links to objects
 //

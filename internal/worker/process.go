@@ -110,6 +110,13 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)
 	}
+	if rs, ok := p.artifacts.(fulltext.ResumableStore); ok && fin.State.Terminal() {
+		// Prefixes kept for a later attempt are no longer wanted (the
+		// reconciler removes them too, should this fail).
+		if err := rs.DropKept(ctx, fulltext.ResumeKey{JobID: j.ID}); err != nil {
+			p.log.Warn("drop kept prefixes", "work", j.Work.ID.String(), "err", err)
+		}
+	}
 	if refreshAtt != nil {
 		if err := p.store.SetMeta(ctx, refreshKey(j.ID), ""); err != nil {
 			p.log.Warn("refresh: clear kept result", "work", j.Work.ID.String(), "err", err)

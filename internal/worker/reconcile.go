@@ -17,6 +17,7 @@ const (
 	ActionArtifactMissing = "artifact_missing"
 	ActionArtifactCorrupt = "artifact_corrupt"
 	ActionOrphanArtifact  = "orphan_artifact"
+	ActionKeptRemoved     = "kept_removed"
 )
 
 // Reconcile repairs what crashed holders left behind. It runs at the start
@@ -31,6 +32,9 @@ const (
 //   - FINALIZED and DEDUPED jobs whose artifact is missing, or whose size
 //     differs from the recorded one, are re-planned (JobStore.Requeue). This
 //     is a Stat per artifact; the full sha256 check is `oafetch verify`;
+//   - prefixes of interrupted transfers kept for a later attempt
+//     (fulltext.ResumableStore) are removed once their job is terminal or
+//     unknown; those of jobs still to run are kept;
 //   - committed artifacts that no job refers to are reported, not removed
 //     (`oafetch verify --repair` removes them). An artifact whose job is not
 //     terminal is not an orphan: the crash came between the artifact commit
@@ -100,11 +104,13 @@ func reconcileArtifacts(ctx context.Context, store fulltext.JobStore, arts fullt
 		return nil, fmt.Errorf("reconcile artifacts: walk: %w", err)
 	}
 	var (
-		recs   []fulltext.Recovery
-		broken []fulltext.Recovery
+		recs    []fulltext.Recovery
+		broken  []fulltext.Recovery
+		running = map[int64]bool{} // jobs not terminal: their kept prefixes stay
 	)
 	err := store.Each(ctx, func(j fulltext.Job) error {
 		if !j.State.Terminal() {
+			running[j.ID] = true
 			// In flight or to be replayed: whatever it committed is its own.
 			for _, k := range []fulltext.Kind{fulltext.KindPDF, fulltext.KindXML, fulltext.KindHTML} {
 				delete(stored, fulltext.ArtifactPath(j.Work.ID, k))
@@ -133,6 +139,21 @@ func reconcileArtifacts(ctx context.Context, store fulltext.JobStore, arts fullt
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile artifacts: %w", err)
+	}
+	if rs, ok := arts.(fulltext.ResumableStore); ok {
+		jobs, err := rs.KeptJobs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile artifacts: %w", err)
+		}
+		for _, id := range jobs {
+			if running[id] {
+				continue
+			}
+			if err := rs.DropKept(ctx, fulltext.ResumeKey{JobID: id}); err != nil {
+				return nil, fmt.Errorf("reconcile artifacts: %w", err)
+			}
+			recs = append(recs, fulltext.Recovery{JobID: id, Action: ActionKeptRemoved, Detail: "kept prefixes of a finished job"})
+		}
 	}
 	for _, b := range broken {
 		err := store.Requeue(ctx, b.JobID, b.Action+": "+b.Detail)
