@@ -2,6 +2,7 @@ package fulltext
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 )
@@ -212,4 +213,24 @@ type TempInfo struct {
 	Name  string
 	JobID int64
 	Epoch int64
+}
+
+// Validate reports a Step no store may write: an unknown op or status, or
+// a completed FINALIZE (only Finish writes that, with the state change).
+// The error wraps ErrBadTransition for the latter.
+func (s Step) Validate() error {
+	switch s.Op {
+	case OpHead, OpStream, OpFinalize, OpIndex, OpDedupe:
+	default:
+		return fmt.Errorf("unknown ledger op %q", s.Op)
+	}
+	switch s.Status {
+	case OpStarted, OpCompleted, OpFailed:
+	default:
+		return fmt.Errorf("unknown ledger status %q", s.Status)
+	}
+	if s.Op == OpFinalize && s.Status == OpCompleted {
+		return fmt.Errorf("a completed FINALIZE is written by Finish: %w", ErrBadTransition)
+	}
+	return nil
 }

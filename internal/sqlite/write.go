@@ -18,7 +18,7 @@ import (
 // ErrBadTransition and nothing is written. ErrLeaseLost when l is not the
 // job's current lease.
 func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) error {
-	if err := checkStep(st); err != nil {
+	if err := st.Validate(); err != nil {
 		return fmt.Errorf("sqlite: step %v: %w", l, err)
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
@@ -40,23 +40,6 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: step %v: %w", l, err)
-	}
-	return nil
-}
-
-func checkStep(st fulltext.Step) error {
-	switch st.Op {
-	case fulltext.OpHead, fulltext.OpStream, fulltext.OpFinalize, fulltext.OpIndex, fulltext.OpDedupe:
-	default:
-		return fmt.Errorf("unknown ledger op %q", st.Op)
-	}
-	switch st.Status {
-	case fulltext.OpStarted, fulltext.OpCompleted, fulltext.OpFailed:
-	default:
-		return fmt.Errorf("unknown ledger status %q", st.Status)
-	}
-	if st.Op == fulltext.OpFinalize && st.Status == fulltext.OpCompleted {
-		return fmt.Errorf("a completed FINALIZE is written by Finish: %w", fulltext.ErrBadTransition)
 	}
 	return nil
 }
