@@ -234,3 +234,14 @@ func (s Step) Validate() error {
 	}
 	return nil
 }
+
+// Validate reports a Finish no store may write: its State must be one a
+// worker ends an attempt in (FINALIZED, DEDUPED, FAILED, SKIPPED_DUPLICATE,
+// or PLANNED for a retry). The error wraps ErrBadTransition.
+func (f Finish) Validate() error {
+	switch f.State {
+	case StateFinalized, StateDeduped, StateFailed, StateSkippedDuplicate, StatePlanned:
+		return nil
+	}
+	return fmt.Errorf("finish in %q: %w", f.State, ErrBadTransition)
+}

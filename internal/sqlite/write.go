@@ -53,11 +53,8 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 // keeping f's outcome and code so that a retry by code finds it.
 // ErrLeaseLost when l is not the job's current lease.
 func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish) error {
-	switch f.State {
-	case fulltext.StateFinalized, fulltext.StateDeduped, fulltext.StateFailed,
-		fulltext.StateSkippedDuplicate, fulltext.StatePlanned:
-	default:
-		return fmt.Errorf("sqlite: finish %v: finish in %q: %w", l, f.State, fulltext.ErrBadTransition)
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("sqlite: finish %v: %w", l, err)
 	}
 	result, err := encodeResult(f.Result)
 	if err != nil {
