@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
 
@@ -165,41 +166,40 @@ func xmpEvidence(x string) (ids []ident, titles []string) {
 // reads right, CID-keyed text does not (and leaves the check
 // inconclusive).
 func contentText(b []byte) string {
-	var out strings.Builder
+	out := make([]byte, 0, len(b)/2)
 	inArray := false
 	for i := 0; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '(':
-			s, next := literal(b, i+1)
-			out.WriteString(s)
+			out, i = literal(out, b, i+1)
 			if !inArray {
-				out.WriteByte(' ')
+				out = append(out, ' ')
 			}
-			i = next - 1
+			i--
 		case c == '<' && i+1 < len(b) && b[i+1] == '<':
 			i++
 		case c == '<':
 			end := bytes.IndexByte(b[i+1:], '>')
 			if end < 0 {
-				return out.String()
+				return string(out)
 			}
-			out.WriteString(hexString(b[i+1 : i+1+end]))
+			out = append(out, hexString(b[i+1:i+1+end])...)
 			if !inArray {
-				out.WriteByte(' ')
+				out = append(out, ' ')
 			}
 			i += end + 1
 		case c == '[':
 			inArray = true
 		case c == ']':
 			inArray = false
-			out.WriteByte(' ')
+			out = append(out, ' ')
 		case inArray && (c == '-' || (c >= '0' && c <= '9')):
 			j := i + 1
 			for j < len(b) && (b[j] == '.' || (b[j] >= '0' && b[j] <= '9')) {
 				j++
 			}
 			if f, err := strconv.ParseFloat(string(b[i:j]), 64); err == nil && f < -200 {
-				out.WriteByte(' ')
+				out = append(out, ' ')
 			}
 			i = j - 1
 		case c == '%': // comment
@@ -208,13 +208,12 @@ func contentText(b []byte) string {
 			}
 		}
 	}
-	return out.String()
+	return string(out)
 }
 
-// literal reads a PDF literal string starting after its "(" at b[i] and
-// returns it with the index after its ")".
-func literal(b []byte, i int) (string, int) {
-	var s []byte
+// literal appends to s the PDF literal string starting after its "(" at
+// b[i] and returns s and the index after its ")".
+func literal(s, b []byte, i int) ([]byte, int) {
 	depth := 1
 	for ; i < len(b); i++ {
 		c := b[i]
@@ -222,7 +221,7 @@ func literal(b []byte, i int) (string, int) {
 		case '\\':
 			i++
 			if i >= len(b) {
-				return string(s), i
+				return s, i
 			}
 			switch e := b[i]; e {
 			case 'n', 'r':
@@ -236,7 +235,7 @@ func literal(b []byte, i int) (string, int) {
 					for ; j < len(b) && j < i+3 && b[j] >= '0' && b[j] <= '7'; j++ {
 						v = v*8 + int(b[j]-'0')
 					}
-					s = append(s, latin1(byte(v))...)
+					s = appendLatin1(s, byte(v))
 					i = j - 1
 					continue
 				}
@@ -248,22 +247,32 @@ func literal(b []byte, i int) (string, int) {
 		case ')':
 			depth--
 			if depth == 0 {
-				return string(s), i + 1
+				return s, i + 1
 			}
 			s = append(s, c)
 		default:
-			s = append(s, latin1(c)...)
+			if c >= utf8.RuneSelf {
+				s = utf8.AppendRune(s, rune(c))
+				continue
+			}
+			// A run of plain ASCII is copied at once.
+			j := i + 1
+			for j < len(b) && b[j] < utf8.RuneSelf && b[j] != '\\' && b[j] != '(' && b[j] != ')' {
+				j++
+			}
+			s = append(s, b[i:j]...)
+			i = j - 1
 		}
 	}
-	return string(s), i
+	return s, i
 }
 
-// latin1 maps a byte of a standard-encoded string to UTF-8.
-func latin1(c byte) []byte {
-	if c < 0x80 {
-		return []byte{c}
+// appendLatin1 appends a byte of a standard-encoded string as UTF-8.
+func appendLatin1(s []byte, c byte) []byte {
+	if c < utf8.RuneSelf {
+		return append(s, c)
 	}
-	return []byte(string(rune(c)))
+	return utf8.AppendRune(s, rune(c))
 }
 
 func hexString(h []byte) string {
@@ -280,7 +289,7 @@ func hexString(h []byte) string {
 	for i := 0; i+1 < len(digits); i += 2 {
 		v, _ := strconv.ParseUint(string(digits[i:i+2]), 16, 8)
 		if v >= 0x20 {
-			s = append(s, latin1(byte(v))...)
+			s = appendLatin1(s, byte(v))
 		}
 	}
 	return string(s)

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
@@ -142,8 +143,8 @@ func decide(w fulltext.Work, ev evidence) (Verdict, string) {
 	if len(head) > maxIDText {
 		head = head[:maxIDText]
 	}
-	if words := len(strings.Fields(head)); (words >= 20 || ev.headings && words > 0) && len(wt) >= 2 {
-		textSim = containment(wt, tokenSet(head))
+	if words := countFields(head, 20); (words >= 20 || ev.headings && words > 0) && len(wt) >= 2 {
+		textSim = coverage(wt, head)
 		if textSim >= 0.8 {
 			return Match, fmt.Sprintf("title on the first page (%.0f%%)", 100*textSim)
 		}
@@ -277,7 +278,128 @@ func significant(s string) []string {
 	return out
 }
 
-func tokenSet(s string) map[string]bool { return setOf(tokens(s)) }
+// coverage is the share of want (lower-case tokens) that occur as tokens
+// of text: containment(want, setOf(tokens(text))) without building either
+// (the text is a page of up to maxIDText bytes; the title a dozen words).
+// It stops as soon as every wanted token was seen.
+func coverage(want []string, text string) float64 {
+	if len(want) == 0 {
+		return 0
+	}
+	idx := make(map[string]int, len(want))
+	// Cheap filters spare the map lookup for most tokens of a page: the
+	// wanted lengths (as a bit set) and first bytes.
+	var lens uint64
+	var first [256]bool
+	for i, t := range want {
+		idx[t] = i
+		lens |= 1 << min(len(t), 63)
+		first[t[0]] = true
+	}
+	seen := make([]bool, len(want))
+	n := 0
+	var buf []byte
+	for i := 0; i < len(text) && n < len(want); {
+		c := text[i]
+		if c < utf8.RuneSelf && asciiClass[c] == 0 {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			if r, size := utf8.DecodeRuneInString(text[i:]); !isWord(r) {
+				i += size
+				continue
+			}
+		}
+		// A token: ASCII runs are scanned bytewise; a token that is
+		// lower-case ASCII is looked up without a copy.
+		start, plain := i, true
+		for i < len(text) {
+			c := text[i]
+			if c < utf8.RuneSelf {
+				switch asciiClass[c] {
+				case 0:
+					goto end
+				case 2:
+					plain = false
+				}
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(text[i:])
+			if !isWord(r) {
+				break
+			}
+			plain = false
+			i += size
+		}
+	end:
+		tok := text[start:i]
+		if lens&(1<<min(len(tok), 63)) == 0 {
+			continue
+		}
+		var k int
+		var ok bool
+		if plain {
+			if !first[tok[0]] {
+				continue
+			}
+			k, ok = idx[tok]
+		} else {
+			buf = buf[:0]
+			for _, r := range tok {
+				buf = utf8.AppendRune(buf, unicode.ToLower(r))
+			}
+			k, ok = idx[string(buf)]
+		}
+		if ok && !seen[k] {
+			seen[k] = true
+			n++
+		}
+	}
+	return float64(n) / float64(len(want))
+}
+
+// asciiClass sorts ASCII bytes for coverage: 0 separates tokens, 1 is a
+// lower-case letter or digit, 2 an upper-case letter.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = 1
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = 2
+	}
+	return t
+}()
+
+// isWord reports the runes tokens keeps.
+func isWord(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiClass[r] != 0
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// countFields counts the space-separated fields of s, up to limit.
+func countFields(s string, limit int) int {
+	n, in := 0, false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			in = false
+			continue
+		}
+		if !in {
+			in = true
+			if n++; n >= limit {
+				return n
+			}
+		}
+	}
+	return n
+}
 
 func setOf(ts []string) map[string]bool {
 	m := make(map[string]bool, len(ts))

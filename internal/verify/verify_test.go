@@ -247,3 +247,40 @@ func BenchmarkPDF(b *testing.B) {
 		}
 	}
 }
+
+// FuzzCoverage holds the streaming title coverage to its definition: the
+// share of the title's tokens in the set of the text's tokens.
+func FuzzCoverage(f *testing.F) {
+	f.Add("Deep Learning for Cell Biology", "deep LEARNING, cell; biology ÉTUDE étude")
+	f.Add("Ünïcode Straße title", "ünïcode STRASSE straße TITLE")
+	f.Add("a b", "")
+	f.Fuzz(func(t *testing.T, title, text string) {
+		want := significant(title)
+		got := coverage(want, text)
+		def := containment(want, setOf(tokens(text)))
+		if got != def {
+			t.Fatalf("coverage(%q, %q) = %v, containment = %v", want, text, got, def)
+		}
+		if n, all := countFields(text, 20), len(strings.Fields(text)); n != min(all, 20) {
+			t.Fatalf("countFields(%q, 20) = %d, strings.Fields has %d", text, n, all)
+		}
+	})
+}
+
+// BenchmarkPDFRawScan measures the check of a PDF the parser cannot open
+// (no cross-reference table: simweb's bulk files), which falls back to a
+// scan of the raw bytes.
+func BenchmarkPDFRawScan(b *testing.B) {
+	line := "BT /F1 10 Tf 72 750 Td (the model data sample survey estimate observed rate) Tj ET\n"
+	data := []byte("%PDF-1.4\n1 0 obj\n<< /Title (bulk-1) >>\nendobj\n2 0 obj\n<< >>\nstream\n" +
+		strings.Repeat(line, 100<<10/len(line)) + "\nendstream\nendobj\ntrailer\n<< /Info 1 0 R >>\n%%EOF\n")
+	w := fulltext.Work{IDs: fulltext.IDs{DOI: "10.1234/bulk.1"}, Title: "A study of the bulk transfer of scholarly files"}
+	c := New(Config{})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if rep := c.PDF(data, w); rep.Verdict != Inconclusive {
+			b.Fatal(rep)
+		}
+	}
+}
