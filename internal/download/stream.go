@@ -51,6 +51,11 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 		h = sha256.New()
 	}
 	f.kept = keep{max: d.cfg.VerifyBytes, kind: f.Kind}
+	if contentLength > 0 && contentLength <= d.cfg.VerifyBytes {
+		// One allocation instead of a doubling series (a third of the
+		// bytes a 100 KiB download allocated).
+		f.kept.buf = make([]byte, 0, contentLength)
+	}
 	tail := &ring{buf: make([]byte, TailSize)}
 	var jats *jatsCheck
 	if f.Kind == fulltext.KindXML {
