@@ -57,7 +57,9 @@ func (c *Checker) PDF(data []byte, w fulltext.Work) (rep Report) {
 	ev, pages, err := c.pdfEvidence(data)
 	if err != nil {
 		// Raw scan: identifiers and titles written in the clear.
-		text := contentText(data[:min(len(data), int(c.cfg.MaxTextBytes))])
+		// Only the first maxIDText bytes of text are searched (decide,
+		// findIDs); without a page count there is no preview check.
+		text := contentText(data[:min(len(data), int(c.cfg.MaxTextBytes))], maxIDText)
 		ev = evidence{text: text, textIDs: findIDs(text)}
 		rep.Verdict, rep.Reason = decide(w, ev)
 		if rep.Verdict == Match || rep.Verdict == Mismatch {
@@ -136,7 +138,7 @@ func (c *Checker) pdfEvidence(data []byte) (ev evidence, pages int, err error) {
 		}
 		if rd != nil {
 			raw, _ := io.ReadAll(io.LimitReader(rd, c.cfg.MaxTextBytes))
-			ev.text = contentText(raw)
+			ev.text = contentText(raw, len(raw))
 			ev.textIDs = findIDs(ev.text)
 		}
 	}
@@ -162,13 +164,13 @@ func xmpEvidence(x string) (ids []ident, titles []string) {
 // contentText extracts the text shown by a content stream: literal
 // "(…)" and hex "<…>" strings, those of one TJ array joined (a kerning
 // of more than 200 units counting as a space), others separated by
-// spaces. Font encodings are not applied: text in standard encodings
+// spaces, until about limit bytes of text. Font encodings are not applied: text in standard encodings
 // reads right, CID-keyed text does not (and leaves the check
 // inconclusive).
-func contentText(b []byte) string {
-	out := make([]byte, 0, len(b)/2)
+func contentText(b []byte, limit int) string {
+	out := make([]byte, 0, min(len(b)/2, limit))
 	inArray := false
-	for i := 0; i < len(b); i++ {
+	for i := 0; i < len(b) && len(out) < limit; i++ {
 		switch c := b[i]; {
 		case c == '(':
 			out, i = literal(out, b, i+1)

@@ -217,14 +217,13 @@ func findIDs(s string) []ident {
 	if len(s) > maxIDText {
 		s = s[:maxIDText]
 	}
-	lower := strings.ToLower(s)
 	var out []ident
 	if strings.Contains(s, "10.") {
 		for _, m := range doiRE.FindAllString(s, 50) {
 			out = append(out, ident{fulltext.KindDOI, cleanDOI(m)})
 		}
 	}
-	if strings.Contains(lower, "openalex") {
+	if containsFold(s, "openalex") {
 		for _, m := range openAlexRE.FindAllStringSubmatch(s, 20) {
 			out = append(out, ident{fulltext.KindOpenAlex, strings.ToUpper(m[1])})
 		}
@@ -234,12 +233,34 @@ func findIDs(s string) []ident {
 			out = append(out, ident{fulltext.KindPMCID, m})
 		}
 	}
-	if strings.Contains(lower, "arxiv") {
+	if containsFold(s, "arxiv") {
 		for _, m := range arxivRE.FindAllStringSubmatch(s, 20) {
 			out = append(out, ident{fulltext.KindArXiv, strings.ToLower(m[1])})
 		}
 	}
 	return out
+}
+
+// containsFold reports whether s contains sub (lower-case ASCII letters)
+// in any case, without lowering s: it looks for sub's last letter, in
+// either case, with IndexByte (its last letters, v and x, are rare in
+// text) and compares the window before it.
+func containsFold(s, sub string) bool {
+	last := len(sub) - 1
+	for _, p := range []byte{sub[last], sub[last] - 'a' + 'A'} {
+		for from := last; from < len(s); {
+			j := strings.IndexByte(s[from:], p)
+			if j < 0 {
+				break
+			}
+			end := from + j + 1
+			if strings.EqualFold(s[end-len(sub):end], sub) {
+				return true
+			}
+			from = end
+		}
+	}
+	return false
 }
 
 // maxIDText bounds the text findIDs searches.

@@ -284,3 +284,22 @@ func BenchmarkPDFRawScan(b *testing.B) {
 		}
 	}
 }
+
+func TestContainsFold(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"see arXiv:2101.00001", true}, {"ARXIV", true}, {"arxi", false}, {"", false},
+		{"x OpenAlex.org/W123", true}, {"aRxIv", true}, {"ar xiv", false},
+	} {
+		sub := "arxiv"
+		if strings.Contains(strings.ToLower(tt.s), "openalex") {
+			sub = "openalex"
+		}
+		if got := containsFold(tt.s, sub); got != tt.want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", tt.s, sub, got, tt.want)
+		}
+	}
+}
