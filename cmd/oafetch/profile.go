@@ -12,9 +12,10 @@ import (
 
 // profileFlags are the hidden profiling flags of every command
 // (BENCHMARKS.md): a CPU profile, a heap profile written at exit, and an
-// execution trace.
+// execution trace, and the goroutines left at exit (a count that must not
+// grow with the number of requests made: P6).
 type profileFlags struct {
-	cpu, mem, trace string
+	cpu, mem, trace, goroutines string
 }
 
 func (a *app) addProfileFlags(root *cobra.Command, pf *profileFlags) {
@@ -22,7 +23,8 @@ func (a *app) addProfileFlags(root *cobra.Command, pf *profileFlags) {
 	f.StringVar(&pf.cpu, "cpuprofile", "", "write a CPU profile to this file")
 	f.StringVar(&pf.mem, "memprofile", "", "write a heap profile to this file at exit")
 	f.StringVar(&pf.trace, "trace", "", "write an execution trace to this file")
-	for _, name := range []string{"cpuprofile", "memprofile", "trace"} {
+	f.StringVar(&pf.goroutines, "goroutineprofile", "", "write the goroutines alive at exit to this file (text)")
+	for _, name := range []string{"cpuprofile", "memprofile", "trace", "goroutineprofile"} {
 		_ = f.MarkHidden(name)
 	}
 }
@@ -63,6 +65,20 @@ func (a *app) startProfiles(pf *profileFlags) error {
 			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 				f.Close()
 				return fmt.Errorf("--memprofile: %w", err)
+			}
+			return f.Close()
+		})
+	}
+	if pf.goroutines != "" {
+		path := pf.goroutines
+		a.closers = append(a.closers, func() error {
+			f, err := os.Create(path)
+			if err != nil {
+				return fmt.Errorf("--goroutineprofile: %w", err)
+			}
+			if err := pprof.Lookup("goroutine").WriteTo(f, 1); err != nil {
+				f.Close()
+				return fmt.Errorf("--goroutineprofile: %w", err)
 			}
 			return f.Close()
 		})
