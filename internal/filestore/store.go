@@ -130,6 +130,8 @@ type temp struct {
 
 	mu        sync.Mutex // guards the fields below against Abort after Commit
 	done      bool       // committed or aborted: the temp file is gone or moved
+	// checkpointed: a checkpoint sidecar may exist (checkpoint.go).
+	checkpointed bool
 	committed *fulltext.Artifact
 }
 
@@ -177,6 +179,9 @@ func (t *temp) Abort() error {
 	}
 	t.done = true
 	_ = t.f.Close()
+	if err := t.dropCheckpoint(); err != nil {
+		return fmt.Errorf("filestore: abort %s: %w", t.name, err)
+	}
 	if err := t.s.root.Remove(t.rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("filestore: abort %s: %w", t.name, err)
 	}
