@@ -79,3 +79,76 @@ func (b *bundle) finishJob(t *testing.T, j fulltext.Job) {
 		t.Fatal(err)
 	}
 }
+
+// TestReconcileCheckpointedTemp: the temp of a crashed transfer (its lease
+// expired) with a valid checkpoint becomes the kept prefix of its job, cut
+// at the checkpoint; a dead temp without a checkpoint is removed as before.
+func TestReconcileCheckpointedTemp(t *testing.T) {
+	t.Parallel()
+	b := setup(t, servePDF)
+	ctx := t.Context()
+	var works []fulltext.Work
+	for _, id := range []string{"10.5555/ckpt.1", "10.5555/ckpt.2"} {
+		w, err := fulltext.ParseWork(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		works = append(works, w)
+	}
+	if _, err := b.store.Plan(ctx, works); err != nil {
+		t.Fatal(err)
+	}
+	b.claim(t, b.work.ID) // the bundle's own work, not used here
+	crashed := b.claimFor(t, works[0].ID, ttl)
+	plain := b.claimFor(t, works[1].ID, ttl)
+	k := fulltext.ResumeKey{JobID: crashed.ID, URL: "https://pub.example/big.pdf"}
+	tmp, err := b.arts.Create(ctx, crashed.Lease())
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(b.pdf) / 2
+	if _, err := tmp.Write(b.pdf[:half]); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmp.(fulltext.Checkpointer).Checkpoint(ctx, k, fulltext.ResumeInfo{Validator: `"v"`, Total: int64(len(b.pdf))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.Write(b.pdf[half : half+10]); err != nil { // past the checkpoint: not trusted
+		t.Fatal(err)
+	}
+	plainTemp := b.temp(t, plain.Lease())
+	b.clock.Advance(2 * ttl) // both holders crashed
+
+	recs, err := worker.Reconcile(ctx, b.store, b.arts, b.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string][]int64{}
+	for _, r := range recs {
+		actions[r.Action] = append(actions[r.Action], r.JobID)
+	}
+	if got := actions[worker.ActionTempKept]; !slices.Equal(got, []int64{crashed.ID}) {
+		t.Errorf("temp_kept for jobs %v, want [%d] (recoveries %+v)", got, crashed.ID, recs)
+	}
+	if got := actions[worker.ActionTempRemoved]; !slices.Contains(got, plain.ID) || slices.Contains(got, crashed.ID) {
+		t.Errorf("temp_removed for jobs %v, want %d (%s) and not %d", got, plain.ID, plainTemp, crashed.ID)
+	}
+	if temps, err := b.arts.Temps(ctx); err != nil || len(temps) != 0 {
+		t.Errorf("temps after reconcile = %v, %v", temps, err)
+	}
+	prefix, info, found, err := b.arts.Adopt(ctx, k)
+	if err != nil || !found || info.Offset != int64(half) {
+		t.Fatalf("Adopt = %+v %v %v, want the %d checkpointed bytes", info, found, err, half)
+	}
+	_ = prefix.Close()
+	// Idempotent: a second reconciler finds nothing more to do with it.
+	again, err := worker.Reconcile(ctx, b.store, b.arts, b.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range again {
+		if r.Action == worker.ActionTempKept || r.Action == worker.ActionKeptRemoved {
+			t.Errorf("second reconcile: %+v", r)
+		}
+	}
+}

@@ -18,6 +18,9 @@ const (
 	ActionArtifactCorrupt = "artifact_corrupt"
 	ActionOrphanArtifact  = "orphan_artifact"
 	ActionKeptRemoved     = "kept_removed"
+	// ActionTempKept: the temp of a dead lease had a valid checkpoint and
+	// became the kept prefix of its job (fulltext.CheckpointStore).
+	ActionTempKept = "temp_kept"
 )
 
 // Reconcile repairs what crashed holders left behind. It runs at the start
@@ -28,7 +31,11 @@ const (
 //     the old holder out (JobStore.Reconcile); jobs that used up their
 //     attempts fail;
 //   - temp artifacts whose lease is no longer live are removed (a live
-//     lease's temp is never touched: temp names embed job and epoch);
+//     lease's temp is never touched: temp names embed job and epoch) —
+//     unless the store is a fulltext.CheckpointStore and the temp has a
+//     valid checkpoint: then its checkpointed bytes become the kept prefix
+//     of the job (the transfer was interrupted by a crash), which the
+//     job's next attempt adopts;
 //   - FINALIZED and DEDUPED jobs whose artifact is missing, or whose size
 //     differs from the recorded one, are re-planned (JobStore.Requeue). This
 //     is a Stat per artifact; the full sha256 check is `oafetch verify`;
@@ -79,6 +86,20 @@ func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext
 		}
 		if live {
 			continue
+		}
+		if cs, ok := arts.(fulltext.CheckpointStore); ok {
+			k, info, kept, err := cs.RecoverTemp(ctx, t.Name)
+			if errors.Is(err, fulltext.ErrNotFound) {
+				continue // committed, aborted, or handled by another reconciler
+			}
+			if err != nil {
+				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
+			}
+			if kept {
+				recs = append(recs, fulltext.Recovery{JobID: t.JobID, Action: ActionTempKept,
+					Detail: fmt.Sprintf("%s: %d of %d bytes of %s", t.Name, info.Offset, info.Total, k.URL)})
+				continue
+			}
 		}
 		if err := arts.RemoveTemp(ctx, t.Name); err != nil {
 			if errors.Is(err, fulltext.ErrNotFound) {
