@@ -138,10 +138,14 @@ func (r *run) checkAdopted(c fulltext.Candidate, hops []string) ([]string, error
 // keep sets tmp aside for the next attempt instead of aborting it, when
 // the failure err is one a later attempt may get past and the body can be
 // resumed (a validator, a known length, some bytes but not all). It
-// reports whether tmp was kept.
+// reports whether tmp was kept. A body the caller stopped (ctx cancelled:
+// a graceful stop past its grace, or another candidate that won) is kept
+// too once it is at least MinCheckpointBytes long: shorter ones are
+// cheaper to fetch again than to fsync.
 func (r *run) keep(tmp fulltext.TempArtifact, body *meter, err error) bool {
-	switch fulltext.CodeOf(err) {
-	case fulltext.CodeTruncated, fulltext.CodeNetworkError, fulltext.CodeTimeout:
+	switch code := fulltext.CodeOf(err); {
+	case code == fulltext.CodeTruncated, code == fulltext.CodeNetworkError, code == fulltext.CodeTimeout:
+	case errors.Is(err, context.Canceled) && r.parent.Err() != nil && body.n >= MinCheckpointBytes:
 	default:
 		return false
 	}
