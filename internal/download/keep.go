@@ -77,16 +77,49 @@ func (p *prefixReader) Read(b []byte) (int, error) {
 }
 
 // adoptKept opens the prefix an earlier attempt kept for r.key, if any.
+// When none is kept and the lease is a re-claim (epoch > 1), the
+// checkpointed temps of this job's earlier epochs — dead by fencing: a
+// crashed holder's, which the reconciler did not reach yet because its
+// lease had only just expired — are recovered first (recoverOwnTemps).
 func (r *run) adoptKept() {
 	rs, ok := r.d.store.(fulltext.ResumableStore)
 	if !ok {
 		return
 	}
 	prefix, info, found, err := rs.Adopt(r.parent, r.key)
+	if err == nil && !found && r.l.Epoch > 1 && r.recoverOwnTemps() {
+		prefix, info, found, err = rs.Adopt(r.parent, r.key)
+	}
 	if err != nil || !found {
 		return
 	}
 	r.adopted = &adoption{rs: rs, key: r.key, info: info, prefix: prefix}
+}
+
+// recoverOwnTemps turns the checkpointed temps of r's job left by earlier
+// epochs into kept prefixes (fulltext.CheckpointStore.RecoverTemp) and
+// reports whether one was kept. Temps without a valid checkpoint are left
+// to the reconciler. A temp of an earlier epoch is dead: its holder was
+// fenced out when this lease was claimed.
+func (r *run) recoverOwnTemps() bool {
+	cs, ok := r.d.store.(fulltext.CheckpointStore)
+	if !ok {
+		return false
+	}
+	temps, err := r.d.store.Temps(r.parent)
+	if err != nil {
+		return false
+	}
+	recovered := false
+	for _, t := range temps {
+		if t.JobID != r.l.JobID || t.Epoch >= r.l.Epoch {
+			continue
+		}
+		if _, _, kept, err := cs.RecoverTemp(r.parent, t.Name); err == nil && kept {
+			recovered = true
+		}
+	}
+	return recovered
 }
 
 func (r *run) closeAdopted() {

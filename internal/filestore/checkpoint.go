@@ -149,13 +149,15 @@ func (s *Store) removeCheckpoint(stem string) error {
 }
 
 // RecoverTemp turns the checkpointed temp name of a dead lease into the
-// kept prefix of its checkpoint's key: the sidecar must parse, name the
-// temp's job, and the temp's first offset bytes must hash to the recorded
-// SHA-256; the temp is then cut to offset, fsynced and moved where Keep
-// puts prefixes, with Keep's sidecar. A temp that Commit has started to
-// publish (read-only, or linked as a content object) is never touched.
-// kept is false, and nothing is changed, when the checkpoint is missing or
-// not to be trusted.
+// kept prefix of its checkpoint's key. The sidecar must parse and name the
+// temp's job; the temp is then moved (one rename: a holder still writing
+// through its descriptor can no longer commit it by name) to where Keep
+// puts prefixes, and kept only when it is a plain file (not read-only, not
+// linked as a content object by a Commit that came first) whose first
+// offset bytes hash to the recorded SHA-256: it is cut there, fsynced and
+// given Keep's sidecar. When kept is false the checkpoint was missing or
+// not to be trusted: either nothing was changed (the caller removes the
+// temp) or the moved file was removed already.
 func (s *Store) RecoverTemp(ctx context.Context, name string) (fulltext.ResumeKey, fulltext.ResumeInfo, bool, error) {
 	none := func(err error) (fulltext.ResumeKey, fulltext.ResumeInfo, bool, error) {
 		if err != nil {
@@ -189,42 +191,71 @@ func (s *Store) RecoverTemp(ctx context.Context, name string) (fulltext.ResumeKe
 	if !ok || m.Job != job {
 		return none(nil)
 	}
-	f, err := s.root.OpenFile(rel, os.O_RDWR|noFollow, 0)
-	if err != nil {
-		return none(notFound(err))
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return none(err)
-	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o200 == 0 || linkCount(fi) != 1 || fi.Size() < m.Offset {
-		return none(nil)
-	}
-	h := sha256.New()
-	if _, err := io.CopyN(h, f, m.Offset); err != nil {
-		return none(err)
-	}
-	if hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
-		return none(nil)
-	}
-	if err := failpoint.Inject("fs-write"); err != nil {
-		return none(err)
-	}
-	if err := f.Truncate(m.Offset); err != nil {
-		return none(err)
-	}
-	if err := s.sync(f, rel); err != nil {
-		return none(err)
-	}
 	k := fulltext.ResumeKey{JobID: m.Job, URL: m.URL}
 	info := fulltext.ResumeInfo{Validator: m.Validator, Total: m.Total, Offset: m.Offset}
-	_ = f.Close()
-	if _, err := s.setAside(rel, k, info); err != nil {
+	kstem := keepStem(k)
+	_ = s.root.Remove(kstem + keepSidecar) // an older prefix's sidecar must not describe these bytes
+	if err := s.rename(rel, kstem+partSuffix); err != nil {
+		return none(notFound(err))
+	}
+	kept, err := s.cutKept(kstem+partSuffix, m)
+	if err != nil || !kept {
+		_ = s.root.Remove(kstem + partSuffix)
+		_ = s.removeCheckpoint(stem)
+		return none(err)
+	}
+	meta, err := json.Marshal(keptMeta{URL: k.URL, Validator: info.Validator, Total: info.Total, Offset: info.Offset})
+	if err != nil {
+		return none(err)
+	}
+	staged := kstem + keepSidecar + ".new"
+	if err := s.writeFile(staged, meta); err != nil {
+		_ = s.root.Remove(staged)
+		return none(err)
+	}
+	if err := s.rename(staged, kstem+keepSidecar); err != nil {
+		_ = s.root.Remove(staged)
+		return none(err)
+	}
+	if err := s.syncDir(tmpDir); err != nil {
 		return none(err)
 	}
 	if err := s.removeCheckpoint(stem); err != nil {
 		return none(err)
 	}
 	return k, info, true, nil
+}
+
+// cutKept checks the moved temp rel against its checkpoint m and cuts it
+// to m.Offset, fsynced. kept is false when it is not to be trusted.
+func (s *Store) cutKept(rel string, m ckptMeta) (kept bool, err error) {
+	f, err := s.root.OpenFile(rel, os.O_RDWR|noFollow, 0)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o200 == 0 || linkCount(fi) != 1 || fi.Size() < m.Offset {
+		return false, nil
+	}
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, m.Offset); err != nil {
+		return false, err
+	}
+	if hex.EncodeToString(h.Sum(nil)) != m.SHA256 {
+		return false, nil
+	}
+	if err := failpoint.Inject("fs-write"); err != nil {
+		return false, err
+	}
+	if err := f.Truncate(m.Offset); err != nil {
+		return false, err
+	}
+	if err := s.sync(f, rel); err != nil {
+		return false, err
+	}
+	return true, f.Close()
 }

@@ -68,9 +68,9 @@ type CheckpointStore interface {
 	ResumableStore
 	// RecoverTemp turns the temp named name (as listed by Temps; its lease
 	// must no longer be live) into the prefix kept for its checkpoint's
-	// key, cut to the checkpoint's offset. kept is false, and the temp is
-	// left as it was, when it has no valid checkpoint (none, torn, or its
-	// bytes no longer match): the caller removes it. An error wrapping
+	// key, cut to the checkpoint's offset. kept is false when it has no
+	// valid checkpoint (none, torn, or its bytes no longer match): the
+	// caller removes it (it may be gone already). An error wrapping
 	// ErrNotFound when the temp is gone.
 	RecoverTemp(ctx context.Context, name string) (k ResumeKey, info ResumeInfo, kept bool, err error)
 }
