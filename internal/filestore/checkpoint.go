@@ -32,7 +32,7 @@ import (
 // recorded: it cuts the temp there and sets it aside as the kept prefix of
 // (job, url), exactly as Keep would have.
 const (
-	ckptSuffix   = ".ckpt"
+	ckptSuffix    = ".ckpt"
 	ckptNewSuffix = ".ckpn"
 )
 

@@ -4,6 +4,7 @@
 //
 //	.oafetch/tmp/<job>-<epoch>-<random>.part   temps being written
 //	.oafetch/tmp/<job>-<epoch>-<random>.lnk    a friendly link being swapped in
+//	.oafetch/tmp/<job>-<epoch>-<random>.ckpt   the checkpoint of a temp (checkpoint.go)
 //	.oafetch/tmp/<job>-keep-<hash(url)>.part   a prefix kept for a later attempt
 //	.oafetch/tmp/<job>-keep-<hash(url)>.json   its url, validator and lengths
 //	.oafetch/objects/<aa>/<sha256>             content objects (read-only)
@@ -128,11 +129,10 @@ type temp struct {
 	size  int64
 	err   error // sticky write error
 
-	mu        sync.Mutex // guards the fields below against Abort after Commit
-	done      bool       // committed or aborted: the temp file is gone or moved
-	// checkpointed: a checkpoint sidecar may exist (checkpoint.go).
-	checkpointed bool
-	committed *fulltext.Artifact
+	mu           sync.Mutex // guards the fields below against Abort after Commit
+	done         bool       // committed or aborted: the temp file is gone or moved
+	checkpointed bool       // a checkpoint sidecar may exist (checkpoint.go)
+	committed    *fulltext.Artifact
 }
 
 func (t *temp) Name() string { return t.name }
