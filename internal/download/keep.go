@@ -100,7 +100,9 @@ func (r *run) adoptKept() {
 // epochs into kept prefixes (fulltext.CheckpointStore.RecoverTemp) and
 // reports whether one was kept. Temps without a valid checkpoint are left
 // to the reconciler. A temp of an earlier epoch is dead: its holder was
-// fenced out when this lease was claimed.
+// fenced out when this lease was claimed. It reports whether such a temp
+// was seen: a reconciler may have recovered it first, so Adopt is worth
+// asking again.
 func (r *run) recoverOwnTemps() bool {
 	cs, ok := r.d.store.(fulltext.CheckpointStore)
 	if !ok {
@@ -115,9 +117,8 @@ func (r *run) recoverOwnTemps() bool {
 		if t.JobID != r.l.JobID || t.Epoch >= r.l.Epoch {
 			continue
 		}
-		if _, _, kept, err := cs.RecoverTemp(r.parent, t.Name); err == nil && kept {
-			recovered = true
-		}
+		recovered = true
+		_, _, _, _ = cs.RecoverTemp(r.parent, t.Name)
 	}
 	return recovered
 }
