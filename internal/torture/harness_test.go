@@ -89,7 +89,7 @@ type summary struct {
 	// kept (not sent again).
 	resumed      int
 	resumedBytes int64
-	byPoint    map[string]int
+	byPoint      map[string]int
 }
 
 func (s summary) String() string {
