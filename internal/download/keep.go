@@ -98,11 +98,10 @@ func (r *run) adoptKept() {
 
 // recoverOwnTemps turns the checkpointed temps of r's job left by earlier
 // epochs into kept prefixes (fulltext.CheckpointStore.RecoverTemp) and
-// reports whether one was kept. Temps without a valid checkpoint are left
-// to the reconciler. A temp of an earlier epoch is dead: its holder was
-// fenced out when this lease was claimed. It reports whether such a temp
-// was seen: a reconciler may have recovered it first, so Adopt is worth
-// asking again.
+// removes those without a valid checkpoint, as the reconciler would: a
+// temp of an earlier epoch is dead, its holder was fenced out when this
+// lease was claimed. It reports whether such a temp was seen (a
+// reconciler may have recovered it first: Adopt is worth asking again).
 func (r *run) recoverOwnTemps() bool {
 	cs, ok := r.d.store.(fulltext.CheckpointStore)
 	if !ok {
@@ -118,7 +117,9 @@ func (r *run) recoverOwnTemps() bool {
 			continue
 		}
 		recovered = true
-		_, _, _, _ = cs.RecoverTemp(r.parent, t.Name)
+		if _, _, kept, err := cs.RecoverTemp(r.parent, t.Name); err == nil && !kept {
+			_ = r.d.store.RemoveTemp(r.parent, t.Name)
+		}
 	}
 	return recovered
 }

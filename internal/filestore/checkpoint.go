@@ -259,3 +259,25 @@ func (s *Store) cutKept(rel string, m ckptMeta) (kept bool, err error) {
 	}
 	return true, f.Close()
 }
+
+// HasCheckpoint reports whether the temp name has a checkpoint sidecar.
+func (s *Store) HasCheckpoint(ctx context.Context, name string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("filestore: has checkpoint: %w", err)
+	}
+	if err := checkTempName(name); err != nil {
+		return false, fmt.Errorf("filestore: has checkpoint: %w", err)
+	}
+	base, isPart := strings.CutSuffix(name, partSuffix)
+	if !isPart {
+		return false, nil
+	}
+	_, err := s.root.Lstat(tmpDir + "/" + base + ckptSuffix)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("filestore: has checkpoint: %w", err)
+}

@@ -70,6 +70,9 @@ func TestCheckpointRecover(t *testing.T) {
 	if err != nil || len(temps) != 1 || temps[0].Name != name || temps[0].JobID != 7 || temps[0].Epoch != 3 {
 		t.Fatalf("Temps = %v, %v; want only %s (the sidecar goes with its temp)", temps, err, name)
 	}
+	if has, err := s.HasCheckpoint(t.Context(), name); err != nil || !has {
+		t.Fatalf("HasCheckpoint = %v, %v", has, err)
+	}
 	k, info, kept, err := s.RecoverTemp(t.Context(), name)
 	if err != nil || !kept {
 		t.Fatalf("RecoverTemp = %v, %v", kept, err)

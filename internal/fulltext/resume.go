@@ -73,4 +73,8 @@ type CheckpointStore interface {
 	// caller removes it (it may be gone already). An error wrapping
 	// ErrNotFound when the temp is gone.
 	RecoverTemp(ctx context.Context, name string) (k ResumeKey, info ResumeInfo, kept bool, err error)
+	// HasCheckpoint reports whether the temp named name has a checkpoint
+	// sidecar (valid or not): a periodic reconciler leaves such a temp to
+	// its job's next claim, which recovers it before adopting it.
+	HasCheckpoint(ctx context.Context, name string) (bool, error)
 }

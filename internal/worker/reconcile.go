@@ -55,7 +55,7 @@ const (
 // reconciler already handled is skipped silently, and nothing is removed
 // that a live lease may still use. arts may be nil (job store only).
 func Reconcile(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore, log *slog.Logger) ([]fulltext.Recovery, error) {
-	recs, err := reconcileLeases(ctx, store, arts)
+	recs, err := reconcileLeases(ctx, store, arts, false)
 	if err == nil && arts != nil {
 		var more []fulltext.Recovery
 		more, err = reconcileArtifacts(ctx, store, arts)
@@ -66,8 +66,14 @@ func Reconcile(ctx context.Context, store fulltext.JobStore, arts fulltext.Artif
 }
 
 // reconcileLeases is the cheap part of Reconcile, also run by the Pool on
-// its timer: expired leases and the temps of dead leases.
-func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore) ([]fulltext.Recovery, error) {
+// its timer (periodic): expired leases and the temps of dead leases. The
+// periodic run leaves a dead temp with a checkpoint alone: the lease it
+// finds dead has usually just expired, so the job is being claimed again
+// right now, and that claim recovers the temp itself before it adopts it
+// (a recovery here could be half done when the claim asks for the prefix,
+// which would then be fetched from zero). The next full Reconcile recovers
+// what no claim took.
+func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore, periodic bool) ([]fulltext.Recovery, error) {
 	recs, err := store.Reconcile(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile job store: %w", err)
@@ -87,7 +93,15 @@ func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext
 		if live {
 			continue
 		}
-		if cs, ok := arts.(fulltext.CheckpointStore); ok {
+		if cs, ok := arts.(fulltext.CheckpointStore); ok && periodic {
+			has, err := cs.HasCheckpoint(ctx, t.Name)
+			if err != nil {
+				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
+			}
+			if has {
+				continue
+			}
+		} else if ok {
 			k, info, kept, err := cs.RecoverTemp(ctx, t.Name)
 			if errors.Is(err, fulltext.ErrNotFound) {
 				continue // committed, aborted, or handled by another reconciler
@@ -213,7 +227,7 @@ func (p *Pool) reconcileLoop(ctx context.Context, d time.Duration) {
 			return
 		case <-t.C:
 		}
-		recs, err := reconcileLeases(ctx, p.store, p.artifacts)
+		recs, err := reconcileLeases(ctx, p.store, p.artifacts, true)
 		logRecoveries(p.log, recs)
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("reconcile failed", "err", err)
