@@ -83,6 +83,7 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 	}
 	ck := r.checkpointer(tmp)
+	defer func() { _ = ck.wait() }() // before the temp is kept or aborted
 	buf := make([]byte, 32<<10)
 	for {
 		n, rerr := body.Read(buf)
@@ -105,6 +106,9 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 				return err
 			}
 		}
+	}
+	if err := ck.wait(); err != nil {
+		return err
 	}
 	size := body.n
 	if contentLength >= 0 && size != contentLength {

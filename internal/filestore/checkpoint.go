@@ -87,20 +87,25 @@ func (t *temp) stem() string { return strings.TrimSuffix(t.rel, partSuffix) }
 
 // Checkpoint fsyncs the bytes written so far and records them durably as
 // the prefix of k (see the comment on ckptSuffix). The temp stays open for
-// more writes.
+// more writes, which may go on concurrently: the checkpoint covers the
+// bytes written when it started (the fsync comes after them). It must not
+// run concurrently with Commit, Keep or Abort (they wait for it).
 func (t *temp) Checkpoint(ctx context.Context, k fulltext.ResumeKey, info fulltext.ResumeInfo) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("filestore: checkpoint: %w", err)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.wmu.Lock()
+	size, sum, werr := t.size, hex.EncodeToString(t.h.Sum(nil)), t.err
+	t.wmu.Unlock()
 	switch {
-	case t.done || t.err != nil:
+	case t.done || werr != nil:
 		return fmt.Errorf("filestore: checkpoint %s: temp closed or failed", t.name)
 	case k.JobID != t.lease.JobID:
 		return fmt.Errorf("filestore: checkpoint %s: job %d is not the temp's", t.name, k.JobID)
 	}
-	m := ckptMeta{Job: k.JobID, URL: k.URL, Validator: info.Validator, Total: info.Total, Offset: t.size, SHA256: hex.EncodeToString(t.h.Sum(nil))}
+	m := ckptMeta{Job: k.JobID, URL: k.URL, Validator: info.Validator, Total: info.Total, Offset: size, SHA256: sum}
 	if !m.valid() {
 		return fmt.Errorf("filestore: checkpoint %s: nothing resumable (offset %d of %d)", t.name, m.Offset, m.Total)
 	}

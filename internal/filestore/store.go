@@ -126,8 +126,11 @@ type temp struct {
 	rel   string
 	f     *os.File
 	h     hash.Hash
-	size  int64
-	err   error // sticky write error
+	// wmu guards size, h and err: a Checkpoint may run concurrently with
+	// Write (checkpoint.go).
+	wmu  sync.Mutex
+	size int64
+	err  error // sticky write error
 
 	mu           sync.Mutex // guards the fields below against Abort after Commit
 	done         bool       // committed or aborted: the temp file is gone or moved
@@ -143,6 +146,8 @@ func (t *temp) Size() int64  { return t.size }
 func (t *temp) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
 
 func (t *temp) Write(p []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
 	if t.err != nil {
 		return 0, t.err
 	}

@@ -58,7 +58,9 @@ type Checkpointer interface {
 	// durably and atomically, that they are the prefix of the transfer k
 	// described by info (info.Offset is ignored: the temp's Size is
 	// recorded). Only bytes before the last successful checkpoint are ever
-	// trusted after a crash.
+	// trusted after a crash. Checkpoint may run concurrently with Write
+	// (it covers the bytes written when it started), never with Commit,
+	// Keep or Abort of the same temp.
 	Checkpoint(ctx context.Context, k ResumeKey, info ResumeInfo) error
 }
 
