@@ -1,8 +1,12 @@
 package worker_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/worker"
@@ -150,5 +154,73 @@ func TestReconcileCheckpointedTemp(t *testing.T) {
 		if r.Action == worker.ActionTempKept || r.Action == worker.ActionKeptRemoved {
 			t.Errorf("second reconcile: %+v", r)
 		}
+	}
+}
+
+// TestPoolLeavesCheckpointedTemps: the pool's periodic reconcile removes a
+// dead temp without a checkpoint but leaves one with a checkpoint to the
+// job's next claim (which recovers it before adopting it) or the next full
+// Reconcile.
+func TestPoolLeavesCheckpointedTemps(t *testing.T) {
+	t.Parallel()
+	b := setup(t, servePDF)
+	b.finishSetupWork(t)
+	ctx := t.Context()
+	// Job 1 is finished: neither lease is live. Epoch 1 sorts first, so
+	// the pass that removes the plain temp has looked at it already.
+	tmp, err := b.arts.Create(ctx, fulltext.Lease{JobID: 1, Epoch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.Write(b.pdf[:200]); err != nil {
+		t.Fatal(err)
+	}
+	k := fulltext.ResumeKey{JobID: 1, URL: "https://pub.example/big.pdf"}
+	if err := tmp.(fulltext.Checkpointer).Checkpoint(ctx, k, fulltext.ResumeInfo{Validator: `"v"`, Total: int64(len(b.pdf))}); err != nil {
+		t.Fatal(err)
+	}
+	plain := b.temp(t, fulltext.Lease{JobID: 1, Epoch: 2})
+	events := make(chan string, 16)
+	log := slog.New(signalHandler{Handler: slog.NewTextHandler(b.logs, nil), events: events})
+	pool := worker.New(worker.Config{Workers: 1, LeaseTTL: ttl, Clock: b.clock, Logger: log, ReconcileEvery: 5 * time.Millisecond, Follow: true},
+		b.store, b.arts, nil, nil, nil)
+	stop, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- pool.Run(ctx, stop) }()
+	select {
+	case action := <-events:
+		if action != worker.ActionTempRemoved {
+			t.Errorf("crash_recovery action %q, want %s", action, worker.ActionTempRemoved)
+		}
+	case <-ctx.Done():
+		t.Fatal("the pool never reconciled")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, worker.ErrStopped) {
+		t.Errorf("Run = %v, want ErrStopped", err)
+	}
+	_, temps := b.artifacts(t)
+	names := map[string]bool{}
+	for _, tt := range temps {
+		names[tt.Name] = true
+	}
+	if names[plain] || !names[tmp.Name()] {
+		t.Errorf("temps after the periodic reconcile: %v; want %s gone and %s kept", temps, plain, tmp.Name())
+	}
+	// The full Reconcile recovers it; its job being finished, it then
+	// drops the prefix.
+	recs, err := worker.Reconcile(ctx, b.store, b.arts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action)
+	}
+	if !slices.Contains(actions, worker.ActionTempKept) || !slices.Contains(actions, worker.ActionKeptRemoved) {
+		t.Errorf("full reconcile actions %v, want %s and %s", actions, worker.ActionTempKept, worker.ActionKeptRemoved)
+	}
+	if jobs, _ := b.arts.KeptJobs(ctx); len(jobs) != 0 {
+		t.Errorf("kept prefixes of a finished job left: %v", jobs)
 	}
 }
