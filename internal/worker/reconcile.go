@@ -93,25 +93,15 @@ func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext
 		if live {
 			continue
 		}
-		if cs, ok := arts.(fulltext.CheckpointStore); ok && periodic {
-			has, err := cs.HasCheckpoint(ctx, t.Name)
+		if cs, ok := arts.(fulltext.CheckpointStore); ok {
+			handled, rec, err := checkpointedTemp(ctx, cs, t, periodic)
 			if err != nil {
 				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
 			}
-			if has {
-				continue
+			if rec != nil {
+				recs = append(recs, *rec)
 			}
-		} else if ok {
-			k, info, kept, err := cs.RecoverTemp(ctx, t.Name)
-			if errors.Is(err, fulltext.ErrNotFound) {
-				continue // committed, aborted, or handled by another reconciler
-			}
-			if err != nil {
-				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
-			}
-			if kept {
-				recs = append(recs, fulltext.Recovery{JobID: t.JobID, Action: ActionTempKept,
-					Detail: fmt.Sprintf("%s: %d of %d bytes of %s", t.Name, info.Offset, info.Total, k.URL)})
+			if handled {
 				continue
 			}
 		}
@@ -124,6 +114,28 @@ func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext
 		recs = append(recs, fulltext.Recovery{JobID: t.JobID, Action: ActionTempRemoved, Detail: t.Name})
 	}
 	return recs, nil
+}
+
+// checkpointedTemp deals with the dead temp t of a store with checkpoints:
+// a periodic run leaves it alone when it has a checkpoint; a full run
+// turns a valid checkpoint into a kept prefix (and returns the recovery).
+// handled is false when the temp is still to be removed.
+func checkpointedTemp(ctx context.Context, cs fulltext.CheckpointStore, t fulltext.TempInfo, periodic bool) (handled bool, rec *fulltext.Recovery, err error) {
+	if periodic {
+		has, err := cs.HasCheckpoint(ctx, t.Name)
+		return has, nil, err
+	}
+	k, info, kept, err := cs.RecoverTemp(ctx, t.Name)
+	switch {
+	case errors.Is(err, fulltext.ErrNotFound):
+		return true, nil, nil // committed, aborted, or handled by another reconciler
+	case err != nil:
+		return false, nil, err
+	case !kept:
+		return false, nil, nil
+	}
+	return true, &fulltext.Recovery{JobID: t.JobID, Action: ActionTempKept,
+		Detail: fmt.Sprintf("%s: %d of %d bytes of %s", t.Name, info.Offset, info.Total, k.URL)}, nil
 }
 
 // reconcileArtifacts re-plans finished jobs whose artifact is gone or of the
