@@ -45,7 +45,25 @@ type Config struct {
 	VerifyBytes int64
 	// Verify bounds the wrong-work check's parser (package verify).
 	Verify verify.Config
+	// CheckpointBytes: while a resumable body (a length and a validator)
+	// streams into a temp that supports checkpoints
+	// (fulltext.Checkpointer: the filestore's do), the temp is
+	// checkpointed — fsynced, with a sidecar naming the job, candidate URL,
+	// validator, length and offset — every CheckpointBytes bytes, so that
+	// a crash mid-transfer keeps the synced prefix for the next attempt
+	// (docs/download-engine.md). Defaults to 8 MiB; negative disables
+	// checkpoints.
+	CheckpointBytes int64
+	// CheckpointInterval also checkpoints a slow body when this long has
+	// passed since its last checkpoint (or its start) and at least
+	// MinCheckpointBytes arrived since. Defaults to 5s; negative disables
+	// time-based checkpoints. A body under MinCheckpointBytes is never
+	// checkpointed: small files pay nothing.
+	CheckpointInterval time.Duration
 }
+
+// MinCheckpointBytes is the fewest new bytes a checkpoint is made for.
+const MinCheckpointBytes = 1 << 20
 
 func (c Config) withDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 256<<20)
@@ -54,6 +72,8 @@ func (c Config) withDefaults() Config {
 	c.StallTimeout = cmp.Or(c.StallTimeout, 30*time.Second)
 	c.MaxHops = cmp.Or(c.MaxHops, 10)
 	c.VerifyBytes = cmp.Or(c.VerifyBytes, 8<<20)
+	c.CheckpointBytes = cmp.Or(c.CheckpointBytes, 8<<20)
+	c.CheckpointInterval = cmp.Or(c.CheckpointInterval, 5*time.Second)
 	if c.Clock == nil {
 		c.Clock = fulltext.SystemClock{}
 	}

@@ -45,6 +45,13 @@ import (
 // job and URL asks for the rest with Range + If-Range, re-reading the kept
 // prefix once so that the SHA-256 and the validation cover the whole file.
 //
+// Across crashes (checkpoint.go): a resumable body over
+// MinCheckpointBytes streaming into a temp that is a fulltext.Checkpointer
+// is checkpointed every CheckpointBytes (or CheckpointInterval), so that
+// a process killed mid-body leaves a prefix the reconciler, or this job's
+// next claim (Fetch with a higher epoch), turns into a kept prefix. A body
+// over MinCheckpointBytes stopped by ctx is kept too.
+//
 // No byte for StallTimeout → timeout; ctx's deadline → timeout; a failed
 // connection → network-error. When ctx is cancelled Fetch returns an error
 // wrapping context.Canceled (not an outcome: the caller stopped it). On

@@ -77,16 +77,51 @@ func (p *prefixReader) Read(b []byte) (int, error) {
 }
 
 // adoptKept opens the prefix an earlier attempt kept for r.key, if any.
+// When none is kept and the lease is a re-claim (epoch > 1), the
+// checkpointed temps of this job's earlier epochs — dead by fencing: a
+// crashed holder's, which the reconciler did not reach yet because its
+// lease had only just expired — are recovered first (recoverOwnTemps).
 func (r *run) adoptKept() {
 	rs, ok := r.d.store.(fulltext.ResumableStore)
 	if !ok {
 		return
 	}
 	prefix, info, found, err := rs.Adopt(r.parent, r.key)
+	if err == nil && !found && r.l.Epoch > 1 && r.recoverOwnTemps() {
+		prefix, info, found, err = rs.Adopt(r.parent, r.key)
+	}
 	if err != nil || !found {
 		return
 	}
 	r.adopted = &adoption{rs: rs, key: r.key, info: info, prefix: prefix}
+}
+
+// recoverOwnTemps turns the checkpointed temps of r's job left by earlier
+// epochs into kept prefixes (fulltext.CheckpointStore.RecoverTemp) and
+// removes those without a valid checkpoint, as the reconciler would: a
+// temp of an earlier epoch is dead, its holder was fenced out when this
+// lease was claimed. It reports whether such a temp was seen (a
+// reconciler may have recovered it first: Adopt is worth asking again).
+func (r *run) recoverOwnTemps() bool {
+	cs, ok := r.d.store.(fulltext.CheckpointStore)
+	if !ok {
+		return false
+	}
+	temps, err := r.d.store.Temps(r.parent)
+	if err != nil {
+		return false
+	}
+	recovered := false
+	for _, t := range temps {
+		if t.JobID != r.l.JobID || t.Epoch >= r.l.Epoch {
+			continue
+		}
+		recovered = true
+		if _, _, kept, err := cs.RecoverTemp(r.parent, t.Name); err == nil && !kept {
+			_ = r.d.store.RemoveTemp(r.parent, t.Name)
+		}
+	}
+	return recovered
 }
 
 func (r *run) closeAdopted() {
@@ -138,10 +173,14 @@ func (r *run) checkAdopted(c fulltext.Candidate, hops []string) ([]string, error
 // keep sets tmp aside for the next attempt instead of aborting it, when
 // the failure err is one a later attempt may get past and the body can be
 // resumed (a validator, a known length, some bytes but not all). It
-// reports whether tmp was kept.
+// reports whether tmp was kept. A body the caller stopped (ctx cancelled:
+// a graceful stop past its grace, or another candidate that won) is kept
+// too once it is at least MinCheckpointBytes long: shorter ones are
+// cheaper to fetch again than to fsync.
 func (r *run) keep(tmp fulltext.TempArtifact, body *meter, err error) bool {
-	switch fulltext.CodeOf(err) {
-	case fulltext.CodeTruncated, fulltext.CodeNetworkError, fulltext.CodeTimeout:
+	switch code := fulltext.CodeOf(err); {
+	case code == fulltext.CodeTruncated, code == fulltext.CodeNetworkError, code == fulltext.CodeTimeout:
+	case errors.Is(err, context.Canceled) && r.parent.Err() != nil && body.n >= MinCheckpointBytes:
 	default:
 		return false
 	}

@@ -87,12 +87,19 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 	if err := failpoint.Inject("mid-stream"); err != nil {
 		return &fulltext.Error{Code: fulltext.CodeStoreError, Err: fmt.Errorf("download: %w", err)}
 	}
+	ck := r.checkpointer(tmp)
+	defer func() { _ = ck.wait() }() // before the temp is kept or aborted
 	buf := make([]byte, 32<<10)
 	for {
 		n, rerr := body.Read(buf)
 		if n > 0 {
 			if err := write(buf[:n]); err != nil {
 				return err
+			}
+			if ck != nil {
+				if err := ck.maybe(body.n); err != nil {
+					return err
+				}
 			}
 		}
 		if errors.Is(rerr, io.EOF) {
@@ -104,6 +111,9 @@ func (r *run) stream(head []byte, body *meter, contentLength int64) (err error) 
 				return err
 			}
 		}
+	}
+	if err := ck.wait(); err != nil {
+		return err
 	}
 	size := body.n
 	if contentLength >= 0 && size != contentLength {

@@ -60,6 +60,16 @@ func (s *Store) Commit(ctx context.Context, tmp fulltext.TempArtifact, name full
 	if err := s.sync(t.f, t.rel); err != nil {
 		return fulltext.Artifact{}, fmt.Errorf("filestore: commit: sync temp: %w", err)
 	}
+	if t.checkpointed {
+		// The temp is about to become a content object: its checkpoint
+		// must be gone for good first, so that no reconciler ever cuts it.
+		if err := t.dropCheckpoint(); err != nil {
+			return fulltext.Artifact{}, fmt.Errorf("filestore: commit: %w", err)
+		}
+		if err := s.syncDir(tmpDir); err != nil {
+			return fulltext.Artifact{}, fmt.Errorf("filestore: commit: %w", err)
+		}
+	}
 	if err := t.f.Chmod(0o444); err != nil {
 		return fulltext.Artifact{}, fmt.Errorf("filestore: commit: %w", err)
 	}

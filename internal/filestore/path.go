@@ -29,15 +29,23 @@ func checkPath(p string) error {
 
 func splitPath(p string) []string { return strings.Split(p, "/") }
 
-// parseTempName parses "<job>-<epoch>-<random>.part" (or ".lnk").
+// parseTempName parses "<job>-<epoch>-<random>.part" (or ".lnk", or the
+// checkpoint sidecars ".ckpt", ".ckpn").
 func parseTempName(name string) (job, epoch int64, ok bool) {
-	base, found := strings.CutSuffix(name, partSuffix)
-	if !found {
-		if base, found = strings.CutSuffix(name, linkSuffix); !found {
-			return 0, 0, false
+	for _, suffix := range []string{partSuffix, linkSuffix, ckptSuffix, ckptNewSuffix} {
+		if base, found := strings.CutSuffix(name, suffix); found {
+			return fulltext.ParseTempStem(base)
 		}
 	}
-	return fulltext.ParseTempStem(base)
+	return 0, 0, false
+}
+
+// cutCheckpointSuffix returns the stem of a checkpoint sidecar's name.
+func cutCheckpointSuffix(name string) (string, bool) {
+	if base, ok := strings.CutSuffix(name, ckptSuffix); ok {
+		return base, true
+	}
+	return strings.CutSuffix(name, ckptNewSuffix)
 }
 
 // checkTempName accepts only a bare temp name as made by this store.

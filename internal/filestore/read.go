@@ -112,9 +112,10 @@ func (s *Store) Remove(ctx context.Context, p string) error {
 	return nil
 }
 
-// Temps lists the temp artifacts (and staged friendly links) with the job
-// and epoch parsed from their names. Files in the temp directory whose names
-// this store did not make are not listed.
+// Temps lists the temp artifacts (and staged friendly links, and checkpoint
+// sidecars whose temp is gone) with the job and epoch parsed from their
+// names. Files in the temp directory whose names this store did not make
+// are not listed.
 func (s *Store) Temps(ctx context.Context) ([]fulltext.TempInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("filestore: temps: %w", err)
@@ -123,11 +124,20 @@ func (s *Store) Temps(ctx context.Context) ([]fulltext.TempInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filestore: temps: %w", err)
 	}
+	parts := map[string]bool{}
+	for _, e := range entries {
+		if base, ok := strings.CutSuffix(e.Name(), partSuffix); ok {
+			parts[base] = true
+		}
+	}
 	var out []fulltext.TempInfo
 	for _, e := range entries {
 		job, epoch, ok := parseTempName(e.Name())
 		if !ok || !e.Type().IsRegular() {
 			continue
+		}
+		if base, ok := cutCheckpointSuffix(e.Name()); ok && parts[base] {
+			continue // listed with its temp, removed with it
 		}
 		out = append(out, fulltext.TempInfo{Name: e.Name(), JobID: job, Epoch: epoch})
 	}
@@ -142,6 +152,13 @@ func (s *Store) RemoveTemp(ctx context.Context, name string) error {
 	}
 	if err := checkTempName(name); err != nil {
 		return fmt.Errorf("filestore: remove temp: %w", err)
+	}
+	if base, ok := strings.CutSuffix(name, partSuffix); ok {
+		// Its checkpoint first: a checkpoint never outlives its temp for
+		// long (an orphan one is listed by Temps and removed in turn).
+		if err := s.removeCheckpoint(tmpDir + "/" + base); err != nil {
+			return fmt.Errorf("filestore: remove temp: %w", err)
+		}
 	}
 	if err := s.root.Remove(tmpDir + "/" + name); err != nil {
 		return fmt.Errorf("filestore: remove temp: %w", notFound(err))

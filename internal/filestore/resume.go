@@ -63,30 +63,44 @@ func (s *Store) Keep(ctx context.Context, tmp fulltext.TempArtifact, k fulltext.
 	if err := s.sync(t.f, t.rel); err != nil {
 		return fmt.Errorf("filestore: keep: %w", err)
 	}
-	stem := keepStem(k)
-	meta, err := json.Marshal(keptMeta{URL: k.URL, Validator: info.Validator, Total: info.Total, Offset: t.size})
+	if err := t.dropCheckpoint(); err != nil {
+		return fmt.Errorf("filestore: keep: %w", err)
+	}
+	info.Offset = t.size
+	moved, err := s.setAside(t.rel, k, info)
+	if moved {
+		t.done = true
+		_ = t.f.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("filestore: keep: %w", err)
 	}
-	_ = s.root.Remove(stem + keepSidecar) // an older prefix's sidecar must not describe the new bytes
-	if err := s.rename(t.rel, stem+partSuffix); err != nil {
-		return fmt.Errorf("filestore: keep: %w", err)
+	return nil
+}
+
+// setAside moves the fsynced file rel to the kept name of k and writes its
+// sidecar through a rename, then fsyncs the directory. moved reports that
+// rel is gone (renamed), even when a later step failed.
+func (s *Store) setAside(rel string, k fulltext.ResumeKey, info fulltext.ResumeInfo) (moved bool, err error) {
+	stem := keepStem(k)
+	meta, err := json.Marshal(keptMeta{URL: k.URL, Validator: info.Validator, Total: info.Total, Offset: info.Offset})
+	if err != nil {
+		return false, err
 	}
-	t.done = true
-	_ = t.f.Close()
+	_ = s.root.Remove(stem + keepSidecar) // an older prefix's sidecar must not describe the new bytes
+	if err := s.rename(rel, stem+partSuffix); err != nil {
+		return false, err
+	}
 	staged := stem + keepSidecar + ".new"
 	if err := s.writeFile(staged, meta); err != nil {
 		_ = s.root.Remove(staged)
-		return fmt.Errorf("filestore: keep: %w", err)
+		return true, err
 	}
 	if err := s.rename(staged, stem+keepSidecar); err != nil {
 		_ = s.root.Remove(staged)
-		return fmt.Errorf("filestore: keep: %w", err)
+		return true, err
 	}
-	if err := s.syncDir(tmpDir); err != nil {
-		return fmt.Errorf("filestore: keep: %w", err)
-	}
-	return nil
+	return true, s.syncDir(tmpDir)
 }
 
 func (s *Store) writeFile(rel string, data []byte) error {

@@ -4,6 +4,7 @@
 //
 //	.oafetch/tmp/<job>-<epoch>-<random>.part   temps being written
 //	.oafetch/tmp/<job>-<epoch>-<random>.lnk    a friendly link being swapped in
+//	.oafetch/tmp/<job>-<epoch>-<random>.ckpt   the checkpoint of a temp (checkpoint.go)
 //	.oafetch/tmp/<job>-keep-<hash(url)>.part   a prefix kept for a later attempt
 //	.oafetch/tmp/<job>-keep-<hash(url)>.json   its url, validator and lengths
 //	.oafetch/objects/<aa>/<sha256>             content objects (read-only)
@@ -125,12 +126,16 @@ type temp struct {
 	rel   string
 	f     *os.File
 	h     hash.Hash
-	size  int64
-	err   error // sticky write error
+	// wmu guards size, h and err: a Checkpoint may run concurrently with
+	// Write (checkpoint.go).
+	wmu  sync.Mutex
+	size int64
+	err  error // sticky write error
 
-	mu        sync.Mutex // guards the fields below against Abort after Commit
-	done      bool       // committed or aborted: the temp file is gone or moved
-	committed *fulltext.Artifact
+	mu           sync.Mutex // guards the fields below against Abort after Commit
+	done         bool       // committed or aborted: the temp file is gone or moved
+	checkpointed bool       // a checkpoint sidecar may exist (checkpoint.go)
+	committed    *fulltext.Artifact
 }
 
 func (t *temp) Name() string { return t.name }
@@ -141,6 +146,8 @@ func (t *temp) Size() int64  { return t.size }
 func (t *temp) SHA256() string { return hex.EncodeToString(t.h.Sum(nil)) }
 
 func (t *temp) Write(p []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
 	if t.err != nil {
 		return 0, t.err
 	}
@@ -177,6 +184,9 @@ func (t *temp) Abort() error {
 	}
 	t.done = true
 	_ = t.f.Close()
+	if err := t.dropCheckpoint(); err != nil {
+		return fmt.Errorf("filestore: abort %s: %w", t.name, err)
+	}
 	if err := t.s.root.Remove(t.rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("filestore: abort %s: %w", t.name, err)
 	}

@@ -48,3 +48,35 @@ type ResumableStore interface {
 	// KeptJobs returns the ids of the jobs that have kept prefixes.
 	KeptJobs(ctx context.Context) ([]int64, error)
 }
+
+// Checkpointer is a TempArtifact that can make the bytes written so far
+// durable while the transfer goes on, so that a crash (kill -9, power loss)
+// in the middle of a body does not lose them. It is optional: a downloader
+// whose temps do not implement it checkpoints nothing.
+type Checkpointer interface {
+	// Checkpoint makes the temp's bytes written so far durable and records,
+	// durably and atomically, that they are the prefix of the transfer k
+	// described by info (info.Offset is ignored: the temp's Size is
+	// recorded). Only bytes before the last successful checkpoint are ever
+	// trusted after a crash. Checkpoint may run concurrently with Write
+	// (it covers the bytes written when it started), never with Commit,
+	// Keep or Abort of the same temp.
+	Checkpoint(ctx context.Context, k ResumeKey, info ResumeInfo) error
+}
+
+// CheckpointStore is a ResumableStore whose temps are Checkpointers and
+// which can turn the checkpointed temp of a dead lease into a kept prefix.
+type CheckpointStore interface {
+	ResumableStore
+	// RecoverTemp turns the temp named name (as listed by Temps; its lease
+	// must no longer be live) into the prefix kept for its checkpoint's
+	// key, cut to the checkpoint's offset. kept is false when it has no
+	// valid checkpoint (none, torn, or its bytes no longer match): the
+	// caller removes it (it may be gone already). An error wrapping
+	// ErrNotFound when the temp is gone.
+	RecoverTemp(ctx context.Context, name string) (k ResumeKey, info ResumeInfo, kept bool, err error)
+	// HasCheckpoint reports whether the temp named name has a checkpoint
+	// sidecar (valid or not): a periodic reconciler leaves such a temp to
+	// its job's next claim, which recovers it before adopting it.
+	HasCheckpoint(ctx context.Context, name string) (bool, error)
+}

@@ -8,6 +8,10 @@
 //     a whole-world pull, garbling unsynced temp files after half of the
 //     kills (the power-loss model of the file store), then runs it once
 //     more cleanly;
+//   - kills pulls of large bulk PDFs right after a download checkpoint
+//     (failpoint after-checkpoint), garbles what follows the checkpoints
+//     half the time, and checks that the restart continues each transfer
+//     with a Range request from its checkpoint and stores the right bytes;
 //   - stops a worker process with SIGSTOP for twice the lease TTL while
 //     another takes its jobs, then resumes it;
 //   - injects ENOSPC and EIO into temp writes, fsyncs, renames and links;
@@ -17,6 +21,7 @@
 // After each scenario it checks the invariants of docs/guarantees.md and
 // prints a summary. `go test ./internal/torture` runs the CI size (at least
 // 30 kills); `make torture` (OAFETCH_TORTURE=full) runs the full size (at
-// least 200 kills over 2,000-work pulls). Under -short the harness is
+// least 200 kills over 2,000-work pulls). OAFETCH_TORTURE_ONLY=<step>
+// (e.g. CrashResume) runs one scenario alone. Under -short the harness is
 // skipped, except when CI is set.
 package torture

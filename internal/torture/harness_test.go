@@ -5,6 +5,7 @@ package torture
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -37,11 +38,17 @@ type scale struct {
 	stopWorks, faultWorks, multiWorks int
 	// planIDs are planned by four processes at once.
 	planIDs int
+	// resumeRounds kill a pull of resumeWorks bulk files of resumeBytes
+	// each right after a checkpoint (crashResume).
+	resumeRounds, resumeWorks int
+	resumeBytes               int64
 }
 
 var (
-	ciScale   = scale{name: "ci", works: 300, kills: 30, stopWorks: 150, faultWorks: 150, multiWorks: 300, planIDs: 10_000}
-	fullScale = scale{name: "full", works: 2000, kills: 200, stopWorks: 600, faultWorks: 600, multiWorks: 2000, planIDs: 10_000}
+	ciScale = scale{name: "ci", works: 300, kills: 30, stopWorks: 150, faultWorks: 150, multiWorks: 300, planIDs: 10_000,
+		resumeRounds: 3, resumeWorks: 3, resumeBytes: 40 << 20}
+	fullScale = scale{name: "full", works: 2000, kills: 200, stopWorks: 600, faultWorks: 600, multiWorks: 2000, planIDs: 10_000,
+		resumeRounds: 8, resumeWorks: 4, resumeBytes: 40 << 20}
 )
 
 // Lease TTLs: short where the scenario waits for expiry, longer where a
@@ -77,7 +84,12 @@ type summary struct {
 	// ok-pdf: a replay after a crash between the artifact commit and the
 	// FINALIZE finds its own bytes stored and records DEDUPED.
 	okExisting int
-	byPoint    map[string]int
+	// resumed counts transfers continued after a SIGKILL with a Range
+	// request from their last checkpoint; resumedBytes the bytes those
+	// kept (not sent again).
+	resumed      int
+	resumedBytes int64
+	byPoint      map[string]int
 }
 
 func (s summary) String() string {
@@ -88,9 +100,10 @@ func (s summary) String() string {
 	sort.Strings(pts)
 	return fmt.Sprintf("torture summary: %d runs, %d kills (%d at failpoints, %d at random moments), %d temp sets garbled (power-loss model), "+
 		"%d SIGSTOPs, %d crash_recovery events, %d interrupted operations replayed, %d injected disk errors, "+
-		"%d scenarios, %d invariant checks passed, %d works ended ok-existing after a replay\n  kills by failpoint: %s",
+		"%d scenarios, %d invariant checks passed, %d works ended ok-existing after a replay, "+
+		"%d transfers resumed after a crash (%d MiB not sent again)\n  kills by failpoint: %s",
 		s.runs, s.kills, s.failpointKills, s.timedKills, s.garbled, s.stops, s.recoveries, s.replays,
-		s.injectedDiskErrors, s.scenarios, s.invariants, s.okExisting, strings.Join(pts, " "))
+		s.injectedDiskErrors, s.scenarios, s.invariants, s.okExisting, s.resumed, s.resumedBytes>>20, strings.Join(pts, " "))
 }
 
 func newHarness(t *testing.T, sc scale, seed uint64) *harness {
@@ -298,9 +311,12 @@ func (h *harness) leasedBy(st *sqlite.Store, pid int) map[string]int64 {
 }
 
 // garbleTemps is the power-loss model of the file store: what was not
-// fsynced may be lost or garbled. Only temps are ever unsynced (an artifact
-// is fsynced, renamed and its directory fsynced before FINALIZE), so each
-// temp is truncated or overwritten at a random place.
+// fsynced may be lost or garbled. Artifacts are fsynced, renamed and their
+// directory fsynced before FINALIZE; kept prefixes (`-keep-`) and
+// checkpoint sidecars (`.ckpt`) are fsynced and renamed with a directory
+// fsync too. So each temp is truncated or overwritten at a random place —
+// past its checkpoint's offset when it has one (the checkpoint fsynced the
+// bytes before it) — and a staged sidecar (`.ckpn`, `.json.new`) anywhere.
 func (h *harness) garbleTemps(out string) {
 	h.t.Helper()
 	dir := filepath.Join(out, ".oafetch", "tmp")
@@ -309,7 +325,11 @@ func (h *harness) garbleTemps(out string) {
 		h.t.Fatal(err)
 	}
 	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
+		name := e.Name()
+		if (strings.Contains(name, "-keep-") && !strings.HasSuffix(name, ".new")) || strings.HasSuffix(name, ".ckpt") {
+			continue // fsynced before it got this name
+		}
+		p := filepath.Join(dir, name)
 		fi, err := os.Stat(p)
 		// A temp made read-only was fsynced by Commit and may already be
 		// linked as a content object: a power loss keeps it (and root could
@@ -317,18 +337,25 @@ func (h *harness) garbleTemps(out string) {
 		if err != nil || fi.Size() == 0 || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o200 == 0 {
 			continue
 		}
+		synced := int64(0)
+		if base, ok := strings.CutSuffix(name, ".part"); ok {
+			synced = checkpointOffset(filepath.Join(dir, base+".ckpt"))
+		}
+		if synced >= fi.Size() {
+			continue
+		}
 		f, err := os.OpenFile(p, os.O_WRONLY, 0)
 		if err != nil {
 			continue
 		}
 		if h.rng.IntN(2) == 0 {
-			err = f.Truncate(h.rng.Int64N(fi.Size()))
+			err = f.Truncate(synced + h.rng.Int64N(fi.Size()-synced))
 		} else {
 			junk := make([]byte, 512)
 			for i := range junk {
 				junk[i] = byte(h.rng.UintN(256))
 			}
-			_, err = f.WriteAt(junk, h.rng.Int64N(fi.Size()))
+			_, err = f.WriteAt(junk, synced+h.rng.Int64N(fi.Size()-synced))
 		}
 		_ = f.Close()
 		if err != nil {
@@ -336,4 +363,32 @@ func (h *harness) garbleTemps(out string) {
 		}
 	}
 	h.sum.garbled++
+}
+
+// checkpoint is what a checkpoint sidecar records (internal/filestore,
+// checkpoint.go): one JSON line, then its SHA-256.
+type checkpoint struct {
+	URL    string `json:"url"`
+	Offset int64  `json:"offset"`
+	Total  int64  `json:"total"`
+}
+
+func readCheckpoint(path string) (checkpoint, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return checkpoint{}, false
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	var c checkpoint
+	if json.Unmarshal(line, &c) != nil || c.Offset <= 0 {
+		return checkpoint{}, false
+	}
+	return c, true
+}
+
+// checkpointOffset is the offset a temp's checkpoint sidecar at path
+// vouches for, 0 without one.
+func checkpointOffset(path string) int64 {
+	c, _ := readCheckpoint(path)
+	return c.Offset
 }

@@ -18,6 +18,9 @@ const (
 	ActionArtifactCorrupt = "artifact_corrupt"
 	ActionOrphanArtifact  = "orphan_artifact"
 	ActionKeptRemoved     = "kept_removed"
+	// ActionTempKept: the temp of a dead lease had a valid checkpoint and
+	// became the kept prefix of its job (fulltext.CheckpointStore).
+	ActionTempKept = "temp_kept"
 )
 
 // Reconcile repairs what crashed holders left behind. It runs at the start
@@ -28,7 +31,11 @@ const (
 //     the old holder out (JobStore.Reconcile); jobs that used up their
 //     attempts fail;
 //   - temp artifacts whose lease is no longer live are removed (a live
-//     lease's temp is never touched: temp names embed job and epoch);
+//     lease's temp is never touched: temp names embed job and epoch) —
+//     unless the store is a fulltext.CheckpointStore and the temp has a
+//     valid checkpoint: then its checkpointed bytes become the kept prefix
+//     of the job (the transfer was interrupted by a crash), which the
+//     job's next attempt adopts;
 //   - FINALIZED and DEDUPED jobs whose artifact is missing, or whose size
 //     differs from the recorded one, are re-planned (JobStore.Requeue). This
 //     is a Stat per artifact; the full sha256 check is `oafetch verify`;
@@ -48,7 +55,7 @@ const (
 // reconciler already handled is skipped silently, and nothing is removed
 // that a live lease may still use. arts may be nil (job store only).
 func Reconcile(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore, log *slog.Logger) ([]fulltext.Recovery, error) {
-	recs, err := reconcileLeases(ctx, store, arts)
+	recs, err := reconcileLeases(ctx, store, arts, false)
 	if err == nil && arts != nil {
 		var more []fulltext.Recovery
 		more, err = reconcileArtifacts(ctx, store, arts)
@@ -59,8 +66,14 @@ func Reconcile(ctx context.Context, store fulltext.JobStore, arts fulltext.Artif
 }
 
 // reconcileLeases is the cheap part of Reconcile, also run by the Pool on
-// its timer: expired leases and the temps of dead leases.
-func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore) ([]fulltext.Recovery, error) {
+// its timer (periodic): expired leases and the temps of dead leases. The
+// periodic run leaves a dead temp with a checkpoint alone: the lease it
+// finds dead has usually just expired, so the job is being claimed again
+// right now, and that claim recovers the temp itself before it adopts it
+// (a recovery here could be half done when the claim asks for the prefix,
+// which would then be fetched from zero). The next full Reconcile recovers
+// what no claim took.
+func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext.ArtifactStore, periodic bool) ([]fulltext.Recovery, error) {
 	recs, err := store.Reconcile(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile job store: %w", err)
@@ -80,6 +93,18 @@ func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext
 		if live {
 			continue
 		}
+		if cs, ok := arts.(fulltext.CheckpointStore); ok {
+			handled, rec, err := checkpointedTemp(ctx, cs, t, periodic)
+			if err != nil {
+				return recs, fmt.Errorf("reconcile temp %s: %w", t.Name, err)
+			}
+			if rec != nil {
+				recs = append(recs, *rec)
+			}
+			if handled {
+				continue
+			}
+		}
 		if err := arts.RemoveTemp(ctx, t.Name); err != nil {
 			if errors.Is(err, fulltext.ErrNotFound) {
 				continue // committed, aborted, or removed by another reconciler
@@ -89,6 +114,28 @@ func reconcileLeases(ctx context.Context, store fulltext.JobStore, arts fulltext
 		recs = append(recs, fulltext.Recovery{JobID: t.JobID, Action: ActionTempRemoved, Detail: t.Name})
 	}
 	return recs, nil
+}
+
+// checkpointedTemp deals with the dead temp t of a store with checkpoints:
+// a periodic run leaves it alone when it has a checkpoint; a full run
+// turns a valid checkpoint into a kept prefix (and returns the recovery).
+// handled is false when the temp is still to be removed.
+func checkpointedTemp(ctx context.Context, cs fulltext.CheckpointStore, t fulltext.TempInfo, periodic bool) (handled bool, rec *fulltext.Recovery, err error) {
+	if periodic {
+		has, err := cs.HasCheckpoint(ctx, t.Name)
+		return has, nil, err
+	}
+	k, info, kept, err := cs.RecoverTemp(ctx, t.Name)
+	switch {
+	case errors.Is(err, fulltext.ErrNotFound):
+		return true, nil, nil // committed, aborted, or handled by another reconciler
+	case err != nil:
+		return false, nil, err
+	case !kept:
+		return false, nil, nil
+	}
+	return true, &fulltext.Recovery{JobID: t.JobID, Action: ActionTempKept,
+		Detail: fmt.Sprintf("%s: %d of %d bytes of %s", t.Name, info.Offset, info.Total, k.URL)}, nil
 }
 
 // reconcileArtifacts re-plans finished jobs whose artifact is gone or of the
@@ -192,7 +239,7 @@ func (p *Pool) reconcileLoop(ctx context.Context, d time.Duration) {
 			return
 		case <-t.C:
 		}
-		recs, err := reconcileLeases(ctx, p.store, p.artifacts)
+		recs, err := reconcileLeases(ctx, p.store, p.artifacts, true)
 		logRecoveries(p.log, recs)
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("reconcile failed", "err", err)
