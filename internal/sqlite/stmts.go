@@ -30,6 +30,11 @@ const (
 	attemptSQL = `INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
 		kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	// One write of a group transaction (group.go).
+	savepointSQL  = `SAVEPOINT lease_write`
+	rollbackToSQL = `ROLLBACK TO lease_write`
+	releaseSPSQL  = `RELEASE lease_write`
 )
 
 // maxClaimStmts bounds the cache of claim statements, one per batch size.
@@ -38,6 +43,7 @@ const maxClaimStmts = 16
 // stmts holds the prepared statements of the writer pool.
 type stmts struct {
 	fence, finish, ledger, move, renew, release, epoch, attempt *sql.Stmt
+	savepoint, rollbackTo, releaseSP                            *sql.Stmt
 
 	mu     sync.Mutex
 	claims map[int]*sql.Stmt // by batch size n
@@ -52,6 +58,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&st.fence, fenceSQL}, {&st.finish, finishSQL}, {&st.ledger, ledgerSQL}, {&st.move, moveSQL},
 		{&st.renew, renewSQL}, {&st.release, releaseSQL}, {&st.epoch, epochSQL}, {&st.attempt, attemptSQL},
+		{&st.savepoint, savepointSQL}, {&st.rollbackTo, rollbackToSQL}, {&st.releaseSP, releaseSPSQL},
 	} {
 		stmt, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -86,7 +93,8 @@ func (s *Store) claimStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 // close closes every prepared statement.
 func (st *stmts) close() error {
 	var errs []error
-	for _, stmt := range []*sql.Stmt{st.fence, st.finish, st.ledger, st.move, st.renew, st.release, st.epoch, st.attempt} {
+	for _, stmt := range []*sql.Stmt{st.fence, st.finish, st.ledger, st.move, st.renew, st.release, st.epoch, st.attempt,
+		st.savepoint, st.rollbackTo, st.releaseSP} {
 		if stmt != nil {
 			errs = append(errs, stmt.Close())
 		}
