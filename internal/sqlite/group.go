@@ -15,11 +15,13 @@ const maxGroup = 64
 // writes (Step, Finish, AddAttempts, Renew, Release) from many workers
 // would each pay a BEGIN IMMEDIATE and a COMMIT, one after the other.
 // Instead a write is queued; the caller that finds no group running becomes
-// the leader, takes up to maxGroup queued writes (its own first), runs them
-// in one transaction — each inside its own SAVEPOINT, so that a write that
-// fails (a stale epoch: ErrLeaseLost, an illegal move, a constraint) is
-// rolled back alone — commits, and hands every caller its own result. Then
-// it passes the leadership to the oldest write still queued. A lone write
+// the leader, takes the queued writes (its own first), runs them in one
+// transaction — each inside its own SAVEPOINT, so that a write that fails
+// (a stale epoch: ErrLeaseLost, an illegal move, a constraint) is rolled
+// back alone — takes the writes queued meanwhile into the same transaction
+// until none is left or it carries maxGroup, commits, and hands every
+// caller its own result. Then it passes the leadership to the oldest write
+// still queued. Claim joins the groups too. A lone write
 // starts its transaction at once: there is no timer, no added latency when
 // idle. A caller returns only after the transaction carrying its write has
 // committed (or failed); a group whose commit fails fails all its writes.
@@ -84,34 +86,58 @@ func (s *Store) writeLease(ctx context.Context, fn func(ctx context.Context, tx 
 
 // leadGroup runs one group transaction whose first write is own, delivers
 // the other writes' results, passes the leadership on, and returns own's
-// result.
+// result. Writes queued while the transaction runs join it, up to
+// maxGroup, before it commits.
 func (s *Store) leadGroup(own *groupWrite) error {
 	g := &s.g
 	ctx := context.WithoutCancel(own.ctx)
-	tx, beginErr := s.w.BeginTx(ctx, nil)
+	tx, broken := s.w.BeginTx(ctx, nil)
+	began := broken == nil
 
-	g.mu.Lock()
-	n := min(len(g.queue), maxGroup)
-	batch := make([]*groupWrite, n)
-	copy(batch, g.queue)
-	g.queue = append(g.queue[:0], g.queue[n:]...)
-	g.mu.Unlock()
-	// batch[0] is own: a leader is the oldest queued write (the queue is
-	// empty whenever no group runs, and the leadership passes to the
-	// oldest).
-
-	errs := make([]error, n)
-	if beginErr != nil {
-		for i := range errs {
-			errs[i] = beginErr
+	// Take queued writes and run them until none is left or the group is
+	// full. batch[0] is own: a leader is the oldest queued write (the
+	// queue is empty whenever no group runs, and the leadership passes to
+	// the oldest).
+	var (
+		batch []*groupWrite
+		errs  []error
+	)
+	for len(batch) < maxGroup {
+		g.mu.Lock()
+		k := min(len(g.queue), maxGroup-len(batch))
+		batch = append(batch, g.queue[:k]...)
+		g.queue = append(g.queue[:0], g.queue[k:]...)
+		g.mu.Unlock()
+		if k == 0 {
+			break
 		}
-	} else {
-		s.runGroup(ctx, tx, batch, errs)
+		for _, w := range batch[len(errs):] {
+			var err error
+			switch {
+			case broken != nil:
+				err = broken
+			case w.ctx.Err() != nil:
+				err = w.ctx.Err()
+			case len(batch) == 1:
+				// Alone so far: no savepoint. When it fails the
+				// transaction is rolled back and takes no more writes.
+				if err = w.fn(ctx, tx); err != nil {
+					broken = err
+				}
+			default:
+				err, broken = s.runSavepoint(ctx, tx, w)
+			}
+			errs = append(errs, err)
+		}
+		if broken != nil {
+			break
+		}
 	}
+	s.endGroup(tx, began, broken, errs)
 
 	g.mu.Lock()
 	g.groups++
-	g.writes += int64(n)
+	g.writes += int64(len(batch))
 	var next *groupWrite
 	if len(g.queue) > 0 {
 		next = g.queue[0]
@@ -129,44 +155,30 @@ func (s *Store) leadGroup(own *groupWrite) error {
 	return errs[0]
 }
 
-// runGroup runs batch in tx and commits, filling errs with each write's
-// result.
-func (s *Store) runGroup(ctx context.Context, tx *sql.Tx, batch []*groupWrite, errs []error) {
-	var broken error // the transaction can no longer commit
-	for i, w := range batch {
-		switch {
-		case broken != nil:
-			errs[i] = broken
-		case w.ctx.Err() != nil:
-			errs[i] = w.ctx.Err()
-		case len(batch) == 1:
-			errs[i] = w.fn(ctx, tx)
-		default:
-			errs[i], broken = s.runSavepoint(ctx, tx, w)
+// endGroup commits tx, or rolls it back when broken is set, and gives
+// every write that succeeded in it the error of an uncommitted group.
+func (s *Store) endGroup(tx *sql.Tx, began bool, broken error, errs []error) {
+	var err error
+	switch {
+	case !began:
+		return // every write already has the BEGIN's error
+	case broken != nil:
+		err = broken
+		if rerr := rollback(tx); rerr != nil {
+			err = errors.Join(err, rerr)
+			errs[0] = errors.Join(errs[0], rerr)
+		}
+	default:
+		if cerr := tx.Commit(); cerr != nil {
+			err = fmt.Errorf("commit: %w", cerr)
 		}
 	}
-	if broken == nil && len(batch) == 1 && errs[0] != nil {
-		broken = errs[0] // nothing to commit
-	}
-	if broken != nil {
-		if err := rollback(tx); err != nil {
-			broken = errors.Join(broken, err)
-		}
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = broken
-			}
-		}
-		if len(batch) == 1 {
-			errs[0] = broken
-		}
+	if err == nil {
 		return
 	}
-	if err := tx.Commit(); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = fmt.Errorf("commit: %w", err)
-			}
+	for i := range errs {
+		if errs[i] == nil {
+			errs[i] = err
 		}
 	}
 }
