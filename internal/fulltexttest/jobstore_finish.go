@@ -345,27 +345,27 @@ func testConcurrentWrites(t *testing.T, h *harness) {
 			old := byID[j.ID]
 			err := h.s.Step(ctx, old.Lease(), fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpStarted, To: fulltext.StateHeadDone})
 			if !errors.Is(err, fulltext.ErrLeaseLost) {
-				return fmt.Errorf("stale Step %v: %v, want ErrLeaseLost", old.Lease(), err)
+				return fmt.Errorf("stale Step %v: %w, want ErrLeaseLost", old.Lease(), err)
 			}
 			err = h.s.Finish(ctx, old.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.OutcomeError,
 				Code: fulltext.CodeInternal, Attempts: []fulltext.Attempt{att(old, 1)}})
 			if !errors.Is(err, fulltext.ErrLeaseLost) {
-				return fmt.Errorf("stale Finish %v: %v, want ErrLeaseLost", old.Lease(), err)
+				return fmt.Errorf("stale Finish %v: %w, want ErrLeaseLost", old.Lease(), err)
 			}
 			return nil
 		}
 		if g%4 == 0 {
 			err := h.s.Step(ctx, j.Lease(), fulltext.Step{Op: fulltext.OpStream, Status: fulltext.OpStarted, To: fulltext.StateResumeOK})
 			if !errors.Is(err, fulltext.ErrBadTransition) {
-				return fmt.Errorf("illegal Step %v: %v, want ErrBadTransition", j.Lease(), err)
+				return fmt.Errorf("illegal Step %v: %w, want ErrBadTransition", j.Lease(), err)
 			}
 		}
 		if err := h.s.Step(ctx, j.Lease(), fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpCompleted, To: fulltext.StateHeadDone}); err != nil {
-			return fmt.Errorf("Step %v: %w", j.Lease(), err)
+			return fmt.Errorf("step %v: %w", j.Lease(), err)
 		}
 		if err := h.s.Finish(ctx, j.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.CodeNotFound.Outcome(),
 			Code: fulltext.CodeNotFound, Attempts: []fulltext.Attempt{att(j, 1), att(j, 2)}}); err != nil {
-			return fmt.Errorf("Finish %v: %w", j.Lease(), err)
+			return fmt.Errorf("finish %v: %w", j.Lease(), err)
 		}
 		return nil
 	})
