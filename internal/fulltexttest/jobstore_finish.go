@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,6 +182,9 @@ func testFinishPlannedExhausted(t *testing.T, h *harness) {
 	got := h.get(last.Work.ID)
 	if got.State != fulltext.StateFailed || got.Code != fulltext.CodeRateLimited || got.Outcome != fulltext.OutcomeRetry {
 		t.Errorf("after the last attempt job is %s %s %s, want FAILED retry rate-limited", got.State, got.Outcome, got.Code)
+	}
+	if !strings.HasPrefix(got.Detail, "429") || !strings.Contains(got.Detail, "attempts exhausted") {
+		t.Errorf("after the last attempt detail is %q, want the worker's detail and \"attempts exhausted\"", got.Detail)
 	}
 	if got := h.claim("w", 1, time.Minute); len(got) != 0 {
 		t.Errorf("a job with no attempts left was claimed")

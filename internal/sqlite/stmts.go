@@ -13,8 +13,18 @@ import (
 const (
 	fenceSQL = `SELECT state, attempts FROM jobs WHERE id = ? AND epoch = ?`
 
-	finishSQL = `UPDATE jobs SET state = ?, lease_until = 0, not_before = coalesce(?, not_before),
-		outcome = ?, code = ?, detail = ?, result = ?, updated_at = ? WHERE id = ? AND epoch = ?`
+	// finishSQL ends the lease (?9, ?10) when the job is in one of the
+	// states ?11…?14 (those the new state ?1 may be reached from, padded
+	// with ''), fencing and moving in one statement. A retry (PLANNED) of a
+	// job that has used its ?2 attempts becomes FAILED. It returns the new
+	// state and the attempt count; no row when the lease is gone or the
+	// move is not allowed (the caller then asks fence which).
+	finishSQL = `UPDATE jobs SET
+		state = CASE WHEN ?1 = 'PLANNED' AND attempts >= ?2 THEN 'FAILED' ELSE ?1 END,
+		lease_until = 0, not_before = coalesce(?3, not_before),
+		outcome = ?4, code = ?5, detail = ?6, result = ?7, updated_at = ?8
+		WHERE id = ?9 AND epoch = ?10 AND state IN (?11, ?12, ?13, ?14)
+		RETURNING state, attempts`
 
 	ledgerSQL = `INSERT INTO ledger (job_id, epoch, op, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)`
 

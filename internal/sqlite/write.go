@@ -61,27 +61,44 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 	if err != nil {
 		return fmt.Errorf("sqlite: finish %v: %w", l, err)
 	}
+	from := [4]any{"", "", "", ""} // the leased states f.State may be reached from
+	k := 0
+	for _, st := range fulltext.AllStates {
+		if st.Leased() && fulltext.CanTransition(st, f.State) && k < len(from) {
+			from[k] = string(st)
+			k++
+		}
+	}
 	err = s.writeLease(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		cur, attempts, err := s.fence(ctx, tx, l)
+		now := s.now()
+		var notBefore sql.NullInt64 // NULL keeps the column
+		if f.State == fulltext.StatePlanned {
+			notBefore = sql.NullInt64{Int64: max(nanos(f.NotBefore), now), Valid: true}
+		}
+		var (
+			state    fulltext.JobState
+			attempts int
+		)
+		err := tx.StmtContext(ctx, s.st.finish).QueryRowContext(ctx,
+			f.State, s.maxAttempts, notBefore, f.Outcome, f.Code, f.Detail, result, now, l.JobID, l.Epoch,
+			from[0], from[1], from[2], from[3]).Scan(&state, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Nothing changed: say why.
+			cur, _, err := s.fence(ctx, tx, l)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%s → %s: %w", cur, f.State, fulltext.ErrBadTransition)
+		}
 		if err != nil {
 			return err
 		}
-		if !fulltext.CanTransition(cur, f.State) {
-			return fmt.Errorf("%s → %s: %w", cur, f.State, fulltext.ErrBadTransition)
-		}
-		now := s.now()
-		state, detail := f.State, f.Detail
-		var notBefore sql.NullInt64 // NULL keeps the column
-		if state == fulltext.StatePlanned {
-			notBefore = sql.NullInt64{Int64: max(nanos(f.NotBefore), now), Valid: true}
-			if attempts >= s.maxAttempts {
-				state = fulltext.StateFailed
-				detail = strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
+		if f.State == fulltext.StatePlanned && state == fulltext.StateFailed {
+			detail := strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET detail = ? WHERE id = ? AND epoch = ?`,
+				detail, l.JobID, l.Epoch); err != nil {
+				return err
 			}
-		}
-		if _, err := tx.StmtContext(ctx, s.st.finish).ExecContext(ctx,
-			state, notBefore, f.Outcome, f.Code, detail, result, now, l.JobID, l.Epoch); err != nil {
-			return err
 		}
 		if state == fulltext.StateFinalized || state == fulltext.StateDeduped {
 			if _, err := tx.StmtContext(ctx, s.st.ledger).ExecContext(ctx,
