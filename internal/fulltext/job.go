@@ -163,4 +163,8 @@ type Finish struct {
 	Detail    string
 	Result    *Result
 	NotBefore time.Time
+	// Attempts are the attempts of this claim, recorded (stamped with the
+	// lease's job id and epoch) in the same transaction as the finish: a
+	// Finish that fails, e.g. with ErrLeaseLost, records none of them.
+	Attempts []Attempt
 }

@@ -32,7 +32,10 @@ func jobStoreEpoch() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, tim
 //   - Finish PLANNED on a job that has used all its attempts makes it
 //     FAILED, keeping the worker's outcome and code.
 //   - AddAttempts needs only the epoch to be current, so it may follow
-//     Finish.
+//     Finish. Finish.Attempts are written in the Finish's transaction: a
+//     failed Finish records none.
+//   - Concurrent writes are fenced and fail each on its own (a store may
+//     share one transaction between them).
 //   - Requeue and Retry reset attempts, clear outcome, code and result, and
 //     supersede the job's ledger rows, which Ledger then no longer returns.
 //   - Reconcile fails an expired lease with code internal when the job has

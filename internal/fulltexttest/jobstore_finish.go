@@ -1,6 +1,10 @@
 package fulltexttest
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +22,8 @@ func finishCases() []jobStoreCase {
 		{"Finish/PlannedAfterLastAttemptFails", testFinishPlannedExhausted},
 		{"Finish/IllegalTransitionWritesNothing", testFinishBadTransition},
 		{"Attempts/RoundTrip", testAttempts},
+		{"Finish/AttemptsAtomicAndFenced", testFinishAttempts},
+		{"Finish/ConcurrentStepsAndFinishes", testConcurrentWrites},
 	}
 }
 
@@ -177,6 +183,9 @@ func testFinishPlannedExhausted(t *testing.T, h *harness) {
 	if got.State != fulltext.StateFailed || got.Code != fulltext.CodeRateLimited || got.Outcome != fulltext.OutcomeRetry {
 		t.Errorf("after the last attempt job is %s %s %s, want FAILED retry rate-limited", got.State, got.Outcome, got.Code)
 	}
+	if !strings.HasPrefix(got.Detail, "429") || !strings.Contains(got.Detail, "attempts exhausted") {
+		t.Errorf("after the last attempt detail is %q, want the worker's detail and \"attempts exhausted\"", got.Detail)
+	}
 	if got := h.claim("w", 1, time.Minute); len(got) != 0 {
 		t.Errorf("a job with no attempts left was claimed")
 	}
@@ -239,5 +248,147 @@ func testAttempts(t *testing.T, h *harness) {
 	wantEqual(t, "Attempts", got, want)
 	if other, err := h.s.Attempts(t.Context(), j.ID+1000); err != nil || len(other) != 0 {
 		t.Errorf("Attempts of an unknown job = %+v, %v; want none", other, err)
+	}
+}
+
+// testFinishAttempts: the attempts of a Finish are recorded with it, in
+// the same transaction; a Finish that fails (stale epoch, illegal move)
+// records none.
+func testFinishAttempts(t *testing.T, h *harness) {
+	j := h.planClaim("finatt", time.Minute)
+	at := h.clock.Now()
+	mk := func(seq int, src string) fulltext.Attempt {
+		return fulltext.Attempt{Seq: seq, Source: src, Host: src + ".example", URL: "https://" + src + ".example/x",
+			Code: fulltext.CodeNotFound, Detail: src, Hops: []string{"https://a.example/" + src}, At: at}
+	}
+	// An illegal move records nothing.
+	h.step(j.Lease(), fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpCompleted, To: fulltext.StateHeadDone})
+	err := h.s.Finish(t.Context(), j.Lease(), fulltext.Finish{State: fulltext.StateFinalized, Outcome: fulltext.OutcomeOK,
+		Code: fulltext.CodeOKPDF, Attempts: []fulltext.Attempt{mk(1, "illegal")}})
+	wantErr(t, "illegal Finish with attempts", err, fulltext.ErrBadTransition)
+	h.wantAttempts(j.ID)
+
+	// The lease expires and the job is claimed again: epoch 2.
+	h.clock.Advance(2 * time.Minute)
+	j2 := h.claimOne("w2", time.Minute)
+	if j2.ID != j.ID || j2.Epoch != j.Epoch+1 {
+		t.Fatalf("re-claim got job %d epoch %d, want job %d epoch %d", j2.ID, j2.Epoch, j.ID, j.Epoch+1)
+	}
+	err = h.s.Finish(t.Context(), j.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.OutcomeError,
+		Code: fulltext.CodeNotFound, Attempts: []fulltext.Attempt{mk(1, "stale"), mk(2, "stale2")}})
+	wantErr(t, "stale Finish with attempts", err, fulltext.ErrLeaseLost)
+	h.wantAttempts(j.ID)
+
+	want := []fulltext.Attempt{mk(1, "unpaywall"), mk(2, "landing")}
+	h.finish(j2.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.CodeNotFound.Outcome(),
+		Code: fulltext.CodeNotFound, Attempts: want})
+	if got := h.get(j.Work.ID); got.State != fulltext.StateFailed || got.Code != fulltext.CodeNotFound {
+		t.Errorf("job %s %s, want FAILED not-found", got.State, got.Code)
+	}
+	for i := range want {
+		want[i].JobID, want[i].Epoch = j2.ID, j2.Epoch
+	}
+	h.wantAttempts(j.ID, want...)
+	// The lease ended with the Finish: a second one records nothing.
+	err = h.s.Finish(t.Context(), j2.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.OutcomeError,
+		Code: fulltext.CodeInternal, Attempts: []fulltext.Attempt{mk(3, "again")}})
+	wantErr(t, "second Finish with attempts", err, fulltext.ErrLeaseLost)
+	h.wantAttempts(j.ID, want...)
+}
+
+// wantAttempts checks the recorded attempts of a job (times to the
+// microsecond, as every store keeps at least that).
+func (h *harness) wantAttempts(jobID int64, want ...fulltext.Attempt) {
+	h.t.Helper()
+	got, err := h.s.Attempts(h.t.Context(), jobID)
+	if err != nil {
+		h.t.Fatalf("Attempts(%d): %v", jobID, err)
+	}
+	if len(got) != len(want) {
+		h.t.Fatalf("Attempts(%d) = %+v, want %+v", jobID, got, want)
+	}
+	if len(want) == 0 {
+		return // nil or empty
+	}
+	for i := range want {
+		wantTime(h.t, "attempt At", got[i].At, want[i].At)
+		got[i].At = want[i].At
+	}
+	wantEqual(h.t, "Attempts", got, want)
+}
+
+// testConcurrentWrites runs many Steps and Finishes at once, a third of
+// them with stale epochs and some illegal, and checks that each call got
+// its own result and wrote exactly what it should: a store that shares
+// transactions between concurrent writes must fence and roll back each
+// write alone.
+func testConcurrentWrites(t *testing.T, h *harness) {
+	const n = 48
+	h.plan(works("conc", n)...)
+	stale := h.claim("old", n, time.Minute)
+	if len(stale) != n {
+		t.Fatalf("claimed %d jobs, want %d", len(stale), n)
+	}
+	h.clock.Advance(2 * time.Minute)
+	live := h.claim("new", n, time.Minute)
+	if len(live) != n {
+		t.Fatalf("re-claimed %d jobs, want %d", len(live), n)
+	}
+	byID := map[int64]fulltext.Job{}
+	for _, j := range stale {
+		byID[j.ID] = j
+	}
+	att := func(j fulltext.Job, seq int) fulltext.Attempt {
+		return fulltext.Attempt{Seq: seq, Source: "src", Code: fulltext.CodeNotFound,
+			Detail: fmt.Sprintf("job %d epoch %d", j.ID, j.Epoch), At: h.clock.Now()}
+	}
+	// Goroutine 2i writes with job i's live lease, 2i+1 with its stale one.
+	err := collect(t.Context(), 2*n, func(ctx context.Context, g int) error {
+		j := live[g/2]
+		if g%2 == 1 {
+			old := byID[j.ID]
+			err := h.s.Step(ctx, old.Lease(), fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpStarted, To: fulltext.StateHeadDone})
+			if !errors.Is(err, fulltext.ErrLeaseLost) {
+				return fmt.Errorf("stale Step %v: %w, want ErrLeaseLost", old.Lease(), err)
+			}
+			err = h.s.Finish(ctx, old.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.OutcomeError,
+				Code: fulltext.CodeInternal, Attempts: []fulltext.Attempt{att(old, 1)}})
+			if !errors.Is(err, fulltext.ErrLeaseLost) {
+				return fmt.Errorf("stale Finish %v: %w, want ErrLeaseLost", old.Lease(), err)
+			}
+			return nil
+		}
+		if g%4 == 0 {
+			err := h.s.Step(ctx, j.Lease(), fulltext.Step{Op: fulltext.OpStream, Status: fulltext.OpStarted, To: fulltext.StateResumeOK})
+			if !errors.Is(err, fulltext.ErrBadTransition) {
+				return fmt.Errorf("illegal Step %v: %w, want ErrBadTransition", j.Lease(), err)
+			}
+		}
+		if err := h.s.Step(ctx, j.Lease(), fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpCompleted, To: fulltext.StateHeadDone}); err != nil {
+			return fmt.Errorf("step %v: %w", j.Lease(), err)
+		}
+		if err := h.s.Finish(ctx, j.Lease(), fulltext.Finish{State: fulltext.StateFailed, Outcome: fulltext.CodeNotFound.Outcome(),
+			Code: fulltext.CodeNotFound, Attempts: []fulltext.Attempt{att(j, 1), att(j, 2)}}); err != nil {
+			return fmt.Errorf("finish %v: %w", j.Lease(), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range live {
+		got := h.get(j.Work.ID)
+		if got.State != fulltext.StateFailed || got.Code != fulltext.CodeNotFound || got.Epoch != j.Epoch {
+			t.Errorf("job %d: %s %s epoch %d, want FAILED not-found epoch %d", j.ID, got.State, got.Code, got.Epoch, j.Epoch)
+		}
+		want := []fulltext.Attempt{att(j, 1), att(j, 2)}
+		for i := range want {
+			want[i].JobID, want[i].Epoch = j.ID, j.Epoch
+		}
+		h.wantAttempts(j.ID, want...)
+		l := h.ledger(j.ID)
+		if len(l) != 1 || l[0].Epoch != j.Epoch || l[0].Op != fulltext.OpHead || l[0].Status != fulltext.OpCompleted {
+			t.Errorf("job %d ledger %+v, want one completed HEAD row of epoch %d", j.ID, l, j.Epoch)
+		}
 	}
 }

@@ -52,7 +52,8 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 // keeps the attempt count and makes the job due at f.NotBefore (now when
 // zero or past); a job that has used all its attempts becomes FAILED
 // instead, keeping f's outcome and code so that a retry by code finds it.
-// ErrLeaseLost when l is not the job's current lease.
+// f.Attempts are recorded in the same transaction. ErrLeaseLost when l is
+// not the job's current lease; a failed Finish writes nothing.
 func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("postgres: finish %v: %w", l, err)
@@ -67,18 +68,35 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 			from = append(from, string(st))
 		}
 	}
-	var cur, next *string
-	err = ctx.Err()
-	if err == nil {
-		err = s.pool.QueryRow(ctx, q(finishSQL), s.now(), l.JobID, l.Epoch, f.State, from, s.maxAttempts,
+	finish := func(ctx context.Context, db interface {
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}) error {
+		var cur, next *string
+		err := db.QueryRow(ctx, q(finishSQL), s.now(), l.JobID, l.Epoch, f.State, from, s.maxAttempts,
 			tsArg(f.NotBefore), f.Outcome, f.Code, f.Detail, result).Scan(&cur, &next)
+		switch {
+		case err != nil:
+			return err
+		case cur == nil || !fulltext.JobState(*cur).Leased():
+			return fulltext.ErrLeaseLost
+		case next == nil:
+			return fmt.Errorf("%s → %s: %w", *cur, f.State, fulltext.ErrBadTransition)
+		}
+		return nil
 	}
 	switch {
-	case err != nil:
-	case cur == nil || !fulltext.JobState(*cur).Leased():
-		err = fulltext.ErrLeaseLost
-	case next == nil:
-		err = fmt.Errorf("%s → %s: %w", *cur, f.State, fulltext.ErrBadTransition)
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	case len(f.Attempts) == 0:
+		// One statement: one round trip, one implicit transaction.
+		err = finish(ctx, s.pool)
+	default:
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			if err := finish(ctx, tx); err != nil {
+				return err
+			}
+			return insertAttempts(ctx, tx, l, f.Attempts)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: finish %v: %w", l, err)
@@ -132,27 +150,33 @@ func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fu
 		if err != nil || len(attempts) == 0 {
 			return err
 		}
-		var b pgx.Batch
-		for _, a := range attempts {
-			var hops any
-			if len(a.Hops) > 0 {
-				h, err := json.Marshal(a.Hops)
-				if err != nil {
-					return err
-				}
-				hops = string(h)
-			}
-			b.Queue(`INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
-				kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-				l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
-				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, tsArg(a.At),
-				a.Version, a.License)
-		}
-		return tx.SendBatch(ctx, &b).Close()
+		return insertAttempts(ctx, tx, l, attempts)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: add attempts %v: %w", l, err)
 	}
 	return nil
+}
+
+// insertAttempts writes attempts stamped with l's job id and epoch in one
+// batch. The caller has checked the epoch in the same transaction.
+func insertAttempts(ctx context.Context, tx pgx.Tx, l fulltext.Lease, attempts []fulltext.Attempt) error {
+	var b pgx.Batch
+	for _, a := range attempts {
+		var hops any
+		if len(a.Hops) > 0 {
+			h, err := json.Marshal(a.Hops)
+			if err != nil {
+				return err
+			}
+			hops = string(h)
+		}
+		b.Queue(`INSERT INTO attempts (job_id, epoch, seq, source, host, url, technique,
+			kind, http_status, bytes, duration_ns, code, detail, hops, parent, at, version, license)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+			l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
+			a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, tsArg(a.At),
+			a.Version, a.License)
+	}
+	return tx.SendBatch(ctx, &b).Close()
 }

@@ -29,6 +29,23 @@
 // and reads use a separate pool of read-only connections that WAL lets run
 // beside the writer.
 //
+// # Group commit
+//
+// The lease writes of many workers (Claim, Step, Finish, AddAttempts) share
+// transactions: a write is queued, and the caller that finds no group
+// transaction running leads one, taking every queued write (up to 64, and
+// those queued while it runs) into one BEGIN IMMEDIATE … COMMIT, each inside
+// its own SAVEPOINT. A write that fails — a stale epoch (ErrLeaseLost), an
+// illegal move, a constraint — is rolled back alone and its caller alone
+// gets the error; the others commit. A group whose commit fails fails all
+// its writes. There are no timers: a lone write begins at once, so an idle
+// store adds no latency, and every caller returns only after the
+// transaction carrying its write committed, so durability is as above. With
+// 16 concurrent claim+finish loops the store ran 12–13 writes per
+// transaction and 45 % less time per job (BenchmarkParallelClaimFinish).
+// Finish records the attempts of the claim in its own transaction
+// (fulltext.Finish.Attempts).
+//
 // # Fencing
 //
 // Every claim increments the job's epoch. Every write a worker makes is

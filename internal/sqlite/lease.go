@@ -53,7 +53,9 @@ func (s *Store) Claim(ctx context.Context, owner string, n int, ttl time.Duratio
 		return nil, fmt.Errorf("sqlite: claim: %w", err)
 	}
 	var jobs []fulltext.Job
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	// In a group transaction with the lease writes of the workers this
+	// claim feeds: one commit for both.
+	err = s.writeLease(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		jobs = jobs[:0]
 		now := s.clock.Now()
 		args := []any{owner, now.Add(ttl).UnixNano(), now.UnixNano(), s.maxAttempts}

@@ -34,9 +34,10 @@ type Options struct {
 // concurrent use by multiple goroutines, and several Stores (in one process
 // or in several) may share one file.
 type Store struct {
-	w           *sql.DB // one connection; every transaction is BEGIN IMMEDIATE
-	r           *sql.DB // read-only connections
-	st          stmts   // prepared on w
+	w           *sql.DB    // one connection; every transaction is BEGIN IMMEDIATE
+	r           *sql.DB    // read-only connections
+	st          stmts      // prepared on w
+	g           groupQueue // lease writes waiting for a group transaction
 	clock       fulltext.Clock
 	maxAttempts int
 }

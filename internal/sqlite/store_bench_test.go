@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -76,4 +77,37 @@ func BenchmarkStep(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkParallelClaimFinish is P2's bookkeeping: 16 workers at once,
+// each claiming one job and finishing it FAILED with one attempt recorded.
+// Concurrent writes share group transactions. Run with a fixed count, e.g.
+// -benchtime=20000x (b.N jobs are planned first).
+func BenchmarkParallelClaimFinish(b *testing.B) {
+	s := openTest(b, filepath.Join(b.TempDir(), "jobs.db"), nil)
+	for i := 0; i < b.N; i += 10000 {
+		if _, err := s.Plan(b.Context(), benchWorks(i, min(10000, b.N-i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetParallelism(16 / max(1, runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			jobs, err := s.Claim(b.Context(), "bench", 1, time.Minute)
+			if err != nil || len(jobs) != 1 {
+				b.Errorf("Claim: %d jobs, %v", len(jobs), err)
+				return
+			}
+			att := fulltext.Attempt{Seq: 1, Source: "openalex", Host: "api.openalex.org", Code: fulltext.CodeNotFound}
+			if err := s.Finish(b.Context(), jobs[0].Lease(), fulltext.Finish{State: fulltext.StateFailed,
+				Outcome: fulltext.CodeNotFound.Outcome(), Code: fulltext.CodeNotFound,
+				Attempts: []fulltext.Attempt{att}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	g, w := s.groupStats()
+	b.ReportMetric(float64(w)/float64(max(g, 1)), "writes/txn")
 }

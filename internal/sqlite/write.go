@@ -21,7 +21,7 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 	if err := st.Validate(); err != nil {
 		return fmt.Errorf("sqlite: step %v: %w", l, err)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeLease(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, _, err := s.fence(ctx, tx, l)
 		if err != nil {
 			return err
@@ -51,7 +51,8 @@ func (s *Store) Step(ctx context.Context, l fulltext.Lease, st fulltext.Step) er
 // keeps the attempt count and makes the job due at f.NotBefore (now when
 // zero); a job that has used all its attempts becomes FAILED instead,
 // keeping f's outcome and code so that a retry by code finds it.
-// ErrLeaseLost when l is not the job's current lease.
+// f.Attempts are recorded in the same transaction. ErrLeaseLost when l is
+// not the job's current lease; a failed Finish writes nothing.
 func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish) error {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("sqlite: finish %v: %w", l, err)
@@ -60,27 +61,44 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 	if err != nil {
 		return fmt.Errorf("sqlite: finish %v: %w", l, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		cur, attempts, err := s.fence(ctx, tx, l)
+	from := [4]any{"", "", "", ""} // the leased states f.State may be reached from
+	k := 0
+	for _, st := range fulltext.AllStates {
+		if st.Leased() && fulltext.CanTransition(st, f.State) && k < len(from) {
+			from[k] = string(st)
+			k++
+		}
+	}
+	err = s.writeLease(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		now := s.now()
+		var notBefore sql.NullInt64 // NULL keeps the column
+		if f.State == fulltext.StatePlanned {
+			notBefore = sql.NullInt64{Int64: max(nanos(f.NotBefore), now), Valid: true}
+		}
+		var (
+			state    fulltext.JobState
+			attempts int
+		)
+		err := tx.StmtContext(ctx, s.st.finish).QueryRowContext(ctx,
+			f.State, s.maxAttempts, notBefore, f.Outcome, f.Code, f.Detail, result, now, l.JobID, l.Epoch,
+			from[0], from[1], from[2], from[3]).Scan(&state, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			// Nothing changed: say why.
+			cur, _, err := s.fence(ctx, tx, l)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("%s → %s: %w", cur, f.State, fulltext.ErrBadTransition)
+		}
 		if err != nil {
 			return err
 		}
-		if !fulltext.CanTransition(cur, f.State) {
-			return fmt.Errorf("%s → %s: %w", cur, f.State, fulltext.ErrBadTransition)
-		}
-		now := s.now()
-		state, detail := f.State, f.Detail
-		var notBefore sql.NullInt64 // NULL keeps the column
-		if state == fulltext.StatePlanned {
-			notBefore = sql.NullInt64{Int64: max(nanos(f.NotBefore), now), Valid: true}
-			if attempts >= s.maxAttempts {
-				state = fulltext.StateFailed
-				detail = strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
+		if f.State == fulltext.StatePlanned && state == fulltext.StateFailed {
+			detail := strings.TrimSpace(fmt.Sprintf("%s (attempts exhausted: %d of %d used)", f.Detail, attempts, s.maxAttempts))
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET detail = ? WHERE id = ? AND epoch = ?`,
+				detail, l.JobID, l.Epoch); err != nil {
+				return err
 			}
-		}
-		if _, err := tx.StmtContext(ctx, s.st.finish).ExecContext(ctx,
-			state, notBefore, f.Outcome, f.Code, detail, result, now, l.JobID, l.Epoch); err != nil {
-			return err
 		}
 		if state == fulltext.StateFinalized || state == fulltext.StateDeduped {
 			if _, err := tx.StmtContext(ctx, s.st.ledger).ExecContext(ctx,
@@ -88,7 +106,7 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 				return fmt.Errorf("finalize ledger row: %w", err)
 			}
 		}
-		return nil
+		return s.insertAttempts(ctx, tx, l, f.Attempts)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: finish %v: %w", l, err)
@@ -101,7 +119,7 @@ func (s *Store) Finish(ctx context.Context, l fulltext.Lease, f fulltext.Finish)
 // follow Finish; after a later claim it returns ErrLeaseLost and writes
 // nothing.
 func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fulltext.Attempt) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.writeLease(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var one int
 		err := tx.StmtContext(ctx, s.st.epoch).QueryRowContext(ctx, l.JobID, l.Epoch).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -110,26 +128,35 @@ func (s *Store) AddAttempts(ctx context.Context, l fulltext.Lease, attempts []fu
 		if err != nil || len(attempts) == 0 {
 			return err
 		}
-		stmt := tx.StmtContext(ctx, s.st.attempt)
-		for _, a := range attempts {
-			var hops sql.NullString
-			if len(a.Hops) > 0 {
-				b, err := json.Marshal(a.Hops)
-				if err != nil {
-					return err
-				}
-				hops = sql.NullString{String: string(b), Valid: true}
-			}
-			if _, err := stmt.ExecContext(ctx, l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
-				a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At),
-				a.Version, a.License); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.insertAttempts(ctx, tx, l, attempts)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: add attempts %v: %w", l, err)
+	}
+	return nil
+}
+
+// insertAttempts writes attempts stamped with l's job id and epoch. The
+// caller has checked the epoch in the same transaction.
+func (s *Store) insertAttempts(ctx context.Context, tx *sql.Tx, l fulltext.Lease, attempts []fulltext.Attempt) error {
+	if len(attempts) == 0 {
+		return nil
+	}
+	stmt := tx.StmtContext(ctx, s.st.attempt)
+	for _, a := range attempts {
+		var hops sql.NullString
+		if len(a.Hops) > 0 {
+			b, err := json.Marshal(a.Hops)
+			if err != nil {
+				return fmt.Errorf("attempt %d hops: %w", a.Seq, err)
+			}
+			hops = sql.NullString{String: string(b), Valid: true}
+		}
+		if _, err := stmt.ExecContext(ctx, l.JobID, l.Epoch, a.Seq, a.Source, a.Host, a.URL, a.Technique,
+			a.Kind, a.HTTPStatus, a.Bytes, int64(a.Duration), a.Code, a.Detail, hops, a.Parent, nanos(a.At),
+			a.Version, a.License); err != nil {
+			return fmt.Errorf("attempt %d: %w", a.Seq, err)
+		}
 	}
 	return nil
 }

@@ -36,7 +36,6 @@ var killPoints = []struct {
 	{"fs-after-publish", 20},
 	{"fs-rename", 20},
 	{"after-artifact-commit", 20},
-	{"before-attempts", 20},
 	{"before-finish", 20},
 	{"after-finish", 20},
 }

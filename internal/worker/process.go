@@ -95,15 +95,8 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 		}
 		return nil
 	}
-	if err := failpoint.Inject("before-attempts"); err != nil {
-		abortWinner(res.Winner)
-		return r.storeErr("record attempts", err)
-	}
-	if err := p.store.AddAttempts(ctx, r.lease, res.Attempts); err != nil {
-		abortWinner(res.Winner)
-		return r.storeErr("record attempts", err)
-	}
 	fin := r.finishFor(ctx, res)
+	fin.Attempts = res.Attempts // recorded in the Finish transaction
 	if err := failpoint.Inject("before-finish"); err != nil {
 		return r.storeErr("finish", err)
 	}

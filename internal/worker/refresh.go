@@ -143,14 +143,12 @@ func (r *jobRun) refresh(ctx context.Context, prev *fulltext.Result) (fin fullte
 	return fin, att, true
 }
 
-// finishRefreshed records the refresh attempt and finish and clears the
+// finishRefreshed records the finish with the refresh attempt and clears the
 // kept result. It mirrors the end of process.
 func (r *jobRun) finishRefreshed(ctx context.Context, fin fulltext.Finish, att fulltext.Attempt) error {
 	p := r.p
 	att.Seq = 1
-	if err := p.store.AddAttempts(ctx, r.lease, []fulltext.Attempt{att}); err != nil {
-		return r.storeErr("record attempts", err)
-	}
+	fin.Attempts = []fulltext.Attempt{att} // recorded in the Finish transaction
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)
 	}
