@@ -152,13 +152,13 @@ type PlanSessionOptions struct {
 // TxWorks, or at Close); a crash or an error loses at most the open
 // transaction, and planning again is idempotent.
 type PlanSession struct {
-	s        *Store
-	o        PlanSessionOptions
-	tx       *sql.Tx
-	works    int // in the open transaction
-	bytes    int
-	err      error // sticky: the session failed
-	closed   bool
+	s      *Store
+	o      PlanSessionOptions
+	tx     *sql.Tx
+	works  int // in the open transaction
+	bytes  int
+	err    error // sticky: the session failed
+	closed bool
 }
 
 // BeginPlan opens a planning session. The caller must Close it.
