@@ -106,10 +106,11 @@ func dsn(path string, busy time.Duration, writer bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	// Statement journals of multi-row INSERTs stay in memory, not in temp
-	// files written page by page.
-	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
+		// Statement journals of multi-row INSERTs stay in memory, not in
+		// temp files written page by page. Not on readers: the sorts of
+		// their GROUP BY scans (Stats) would then hold every job in memory.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 		// A bounded page cache, whatever the number of jobs: memory must
 		// not grow with the works planned (P4). A PlanSession raises it
