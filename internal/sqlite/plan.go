@@ -3,11 +3,13 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 )
@@ -52,50 +54,112 @@ func checkWorks(works []fulltext.Work) error {
 	return nil
 }
 
-// planTx inserts works in tx and returns how many were new.
+// planTx inserts works in tx and returns how many were new. The rows of
+// the next chunk are encoded (JSON, key hash) in another goroutine while
+// SQLite inserts the current one.
 func planTx(ctx context.Context, tx *sql.Tx, works []fulltext.Work, now int64) (int, error) {
-	created := 0
-	var full *sql.Stmt
+	if len(works) <= planChunk {
+		args, err := planArgs(nil, works, now)
+		if err != nil {
+			return 0, err
+		}
+		return planExec(ctx, tx, nil, args, len(works))
+	}
+	type chunk struct {
+		args []any
+		n    int
+		err  error
+	}
+	var (
+		chunks = make(chan chunk, 1)
+		free   = make(chan []any, 2)
+		done   = make(chan struct{})
+		wg     sync.WaitGroup
+	)
+	free <- make([]any, 0, planChunk*7)
+	free <- make([]any, 0, planChunk*7)
+	wg.Go(func() {
+		defer close(chunks)
+		for start := 0; start < len(works); start += planChunk {
+			part := works[start:min(start+planChunk, len(works))]
+			var buf []any
+			select {
+			case buf = <-free:
+			case <-done:
+				return
+			}
+			args, err := planArgs(buf[:0], part, now)
+			select {
+			case chunks <- chunk{args, len(part), err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+	defer wg.Wait()
+	defer close(done)
+	var (
+		full    *sql.Stmt
+		created int
+	)
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, min(planChunk, len(works))*7)
-	for start := 0; start < len(works); start += planChunk {
-		chunk := works[start:min(start+planChunk, len(works))]
-		args = args[:0]
-		for _, w := range chunk {
-			work, record, err := encodeWork(w)
-			if err != nil {
+	for c := range chunks {
+		if c.err != nil {
+			return 0, c.err
+		}
+		if c.n == planChunk && full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, planInsert(planChunk)); err != nil {
 				return 0, err
 			}
-			args = append(args, keyBytes(w.Key()), w.ID.String(), work, record, now, now, now)
 		}
-		var (
-			res sql.Result
-			err error
-		)
-		if len(chunk) == planChunk {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, planInsert(planChunk)); err != nil {
-					return 0, err
-				}
-			}
-			res, err = full.ExecContext(ctx, args...)
-		} else {
-			res, err = tx.ExecContext(ctx, planInsert(len(chunk)), args...)
-		}
+		n, err := planExec(ctx, tx, full, c.args, c.n)
 		if err != nil {
 			return 0, err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, err
-		}
-		created += int(n)
+		created += n
+		clear(c.args) // drop the references to this chunk's strings
+		free <- c.args
 	}
 	return created, nil
+}
+
+// planArgs appends the INSERT parameters of works to args.
+func planArgs(args []any, works []fulltext.Work, now int64) ([]any, error) {
+	for _, w := range works {
+		work, record, err := encodeWork(w)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, workKey(w.ID), w.ID.String(), work, record, now, now, now)
+	}
+	return args, nil
+}
+
+// planExec inserts the n jobs of args, through full when it is the
+// prepared INSERT of n rows, and returns how many were new.
+func planExec(ctx context.Context, tx *sql.Tx, full *sql.Stmt, args []any, n int) (int, error) {
+	var (
+		res sql.Result
+		err error
+	)
+	if full != nil && n == planChunk {
+		res, err = full.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, planInsert(n), args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	created, err := res.RowsAffected()
+	return int(created), err
 }
 
 // planInsert returns the INSERT of n jobs.
@@ -110,6 +174,13 @@ func planInsert(n int) string {
 	}
 	b.WriteString(` ON CONFLICT (key) DO NOTHING`)
 	return b.String()
+}
+
+// workKey returns the stored idempotency key of the work with id id:
+// keyBytes(Work{ID: id}.Key()), without the hex round trip.
+func workKey(id fulltext.WorkID) []byte {
+	sum := sha256.Sum256([]byte(id.String()))
+	return sum[:]
 }
 
 // keyBytes returns the stored form of an idempotency key: the bytes its hex

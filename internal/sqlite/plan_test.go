@@ -177,3 +177,44 @@ func TestPlanSessionInterrupted(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanChunks plans more works than one INSERT takes (the rows of the
+// next chunk are encoded while one is inserted): the counts are exact,
+// jobs are numbered in input order, and an error or a cancellation in the
+// middle stops the encoder.
+func TestPlanChunks(t *testing.T) {
+	t.Parallel()
+	s := openTest(t, filepath.Join(t.TempDir(), "jobs.db"), nil)
+	first := planChunk*2 + 234
+	res, err := s.Plan(t.Context(), pmids(0, first))
+	if err != nil || res != (fulltext.PlanResult{Created: first}) {
+		t.Fatalf("Plan: %+v, %v", res, err)
+	}
+	res, err = s.Plan(t.Context(), pmids(first-100, planChunk*3))
+	if want := (fulltext.PlanResult{Created: planChunk*3 - 100, Existing: 100}); err != nil || res != want {
+		t.Fatalf("re-Plan: %+v, %v; want %+v", res, err, want)
+	}
+	for _, id := range []int{0, planChunk, first - 1, first + 5} {
+		j, err := s.Get(t.Context(), fulltext.WorkID{Kind: fulltext.KindPMID, Value: fmt.Sprint(id)})
+		if err != nil || j.ID != int64(id+1) {
+			t.Errorf("work %d: job %d, %v; want job %d", id, j.ID, err, id+1)
+		}
+		if w := (fulltext.Work{ID: j.Work.ID}); j.Key != w.Key() || string(workKey(w.ID)) != string(keyBytes(w.Key())) {
+			t.Errorf("work %d: key %s, want %s", id, j.Key, w.Key())
+		}
+	}
+	// A work without id fails the whole call; a cancelled context too.
+	bad := pmids(10_000, planChunk*3)
+	bad[planChunk*2+1] = fulltext.Work{}
+	if _, err := s.Plan(t.Context(), bad); err == nil {
+		t.Error("Plan with a work without id: no error")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.Plan(ctx, pmids(10_000, planChunk*3)); err == nil {
+		t.Error("Plan with a cancelled context: no error")
+	}
+	if got, want := total(t, s), first+planChunk*3-100; got != want {
+		t.Errorf("%d jobs, want %d", got, want)
+	}
+}
