@@ -272,6 +272,15 @@ func (a *app) planInputs(ctx context.Context, p *planner, store fulltext.JobStor
 		p.store = recordingPlanSink{sess, rec}
 		defer func() { p.store = recordingPlanSink{store, rec} }()
 	}
+	// Parse the next batch while one is planned; wait for it before the
+	// session closes (deferred calls run last first).
+	p.async = true
+	defer func() {
+		if err := p.wait(); err != nil && retErr == nil {
+			retErr = err
+		}
+		p.async = false
+	}()
 	if err := p.planArgs(ctx, args); err != nil {
 		return err
 	}
