@@ -171,7 +171,11 @@ func TestPlanSessionInterrupted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer sess.Close(t.Context())
+		defer func() {
+			if err := sess.Close(t.Context()); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		}()
 		if _, err := sess.Plan(t.Context(), []fulltext.Work{{}}); err == nil {
 			t.Error("Plan of a work without id: no error")
 		}
