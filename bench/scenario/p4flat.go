@@ -7,7 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
@@ -65,11 +66,15 @@ func (e *env) p4flatRun(ctx context.Context, r, n int) (result, result, error) {
 	if err != nil {
 		return result{}, result{}, err
 	}
-	if !strings.Contains(res.out, fmt.Sprint(n)) {
-		return result{}, result{}, fmt.Errorf("P4flat: work over %d jobs said %q", n, tail(res.out))
+	// The active works resolve to nothing: all of them, and only they, end
+	// not-found.
+	if m := notFound.FindStringSubmatch(res.out); m == nil || m[1] != strconv.Itoa(e.o.active) {
+		return result{}, result{}, fmt.Errorf("P4flat: work over %d active jobs said %q", e.o.active, tail(res.out))
 	}
 	return res, plan, nil
 }
+
+var notFound = regexp.MustCompile(`not-found\s+(\d+)`)
 
 // finishAllBut marks every job but the first active (by id, the claim
 // order) as finished: FAILED, absent, no OA location.
