@@ -49,6 +49,7 @@ bench:
 	$(GO) run ./bench/scenario -scenario p1 -n 50 -runs 1 -aria2=false
 	$(GO) run ./bench/scenario -scenario p2 -n 200 -runs 1
 	$(GO) run ./bench/scenario -scenario p3 -n 2000 -runs 1
+	$(GO) run ./bench/scenario -scenario p4flat -n 2000 -active 200 -runs 1
 
 ## bench-compare: the scenario comparisons against aria2c (heavy; installs aria2).
 bench-compare:

@@ -21,7 +21,7 @@ fi
 BIN=$(mktemp -d)/oafetch
 go build -o "$BIN" ./cmd/oafetch
 trap 'rm -rf "$(dirname "$BIN")"' EXIT
-scenarios=${*:-"p1 p1big p2 p3 p4"}
+scenarios=${*:-"p1 p1big p2 p3 p4 p4flat"}
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cores; aria2c $(aria2c --version | head -1 | awk '{print $3}'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for s in $scenarios; do
 	case $s in
@@ -30,6 +30,7 @@ for s in $scenarios; do
 	p2 | p5) go run ./bench/scenario -bin "$BIN" -runs "$RUNS" -scenario p2 -n 100000 -workers 16 ;;
 	p3) go run ./bench/scenario -bin "$BIN" -runs "$RUNS" -scenario p3 -n 1000000 ;;
 	p4) go run ./bench/scenario -bin "$BIN" -runs "$RUNS" -scenario p4 -n 8 -size 1073741824 -workers 8 ;;
-	*) echo "compare.sh: unknown scenario $s (p1 p1big p2 p3 p4)" >&2; exit 2 ;;
+	p4flat) go run ./bench/scenario -bin "$BIN" -runs "$RUNS" -scenario p4flat -n 1000000 -active 10000 -workers 16 ;;
+	*) echo "compare.sh: unknown scenario $s (p1 p1big p2 p3 p4 p4flat)" >&2; exit 2 ;;
 	esac
 done

@@ -7,6 +7,7 @@
 //	go run ./bench/scenario -scenario p2 -n 100000 -runs 3   (P5 runs on the same store)
 //	go run ./bench/scenario -scenario p3 -n 1000000 -runs 3
 //	go run ./bench/scenario -scenario p4 -n 8 -size 1073741824 -runs 3
+//	go run ./bench/scenario -scenario p4flat -n 1000000 -active 10000 -runs 3
 //
 // The simulator runs in this process on a plain-HTTP loopback listener of
 // our own, so that connections can be counted (P6: connection reuse);
@@ -55,13 +56,15 @@ type opts struct {
 	keep     bool
 	profile  string
 	aria2    bool
+	active   int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	var o opts
 	fs := flag.NewFlagSet("scenario", flag.ContinueOnError)
-	fs.StringVar(&o.scenario, "scenario", "p1", "p1 (throughput vs aria2c), p2 (bookkeeping; then p5 re-run), p3 (planning), p4 (memory)")
-	fs.IntVar(&o.n, "n", 0, "works (default per scenario: p1 5000, p2 100000, p3 1000000, p4 8)")
+	fs.StringVar(&o.scenario, "scenario", "p1", "p1 (throughput vs aria2c), p2 (bookkeeping; then p5 re-run), p3 (planning), p4 (memory), p4flat (worker RSS vs works planned: n/10 and n)")
+	fs.IntVar(&o.n, "n", 0, "works (default per scenario: p1 5000, p2 100000, p3 1000000, p4 8, p4flat 1000000 planned)")
+	fs.IntVar(&o.active, "active", 10000, "p4flat: jobs left to process in each store (the others are marked done)")
 	fs.Int64Var(&o.size, "size", 0, "bytes per file (p1 102400, p4 1 GiB)")
 	fs.IntVar(&o.workers, "workers", 0, "oafetch --workers and aria2c -j (p1 16, p2 16, p4 = n)")
 	fs.IntVar(&o.runs, "runs", 3, "runs; the median is printed last")
@@ -73,7 +76,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	defaults := map[string][3]int64{"p1": {5000, 100 << 10, 16}, "p2": {100_000, 0, 16}, "p3": {1_000_000, 0, 0}, "p4": {8, 1 << 30, 8}}
+	defaults := map[string][3]int64{"p1": {5000, 100 << 10, 16}, "p2": {100_000, 0, 16}, "p3": {1_000_000, 0, 0}, "p4": {8, 1 << 30, 8}, "p4flat": {1_000_000, 0, 16}}
 	d, ok := defaults[o.scenario]
 	if !ok {
 		return fmt.Errorf("unknown -scenario %q", o.scenario)
@@ -111,6 +114,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return e.p2p5(ctx, out)
 	case "p3":
 		return e.p3(ctx, out)
+	case "p4flat":
+		return e.p4flat(ctx, out)
 	default:
 		return e.p4(ctx, out)
 	}

@@ -43,6 +43,18 @@ type planner struct {
 	counts planCounts
 	// max stops planning after this many works (0 = no limit).
 	max int
+	// async plans a full batch in another goroutine while the next one is
+	// parsed (set by planInputs, which waits for it); spare is the buffer
+	// of the next batch, inflight the result of the batch being planned.
+	async    bool
+	spare    []fulltext.Work
+	inflight chan planDone
+}
+
+// planDone is the result of a batch planned in the background.
+type planDone struct {
+	res fulltext.PlanResult
+	err error
 }
 
 func (p *planner) add(ctx context.Context, w fulltext.Work) error {
@@ -53,14 +65,54 @@ func (p *planner) add(ctx context.Context, w fulltext.Work) error {
 	p.batch = append(p.batch, w)
 	p.bytes += len(w.Record)
 	if len(p.batch) >= planBatch || p.bytes >= planBatchBytes {
+		if p.async {
+			return p.flushAsync(ctx)
+		}
 		return p.flush(ctx)
 	}
+	return nil
+}
+
+// flushAsync hands the batch to a goroutine that plans it, once the
+// previous one is planned, and returns that one's error.
+func (p *planner) flushAsync(ctx context.Context) error {
+	if err := p.wait(); err != nil {
+		return err
+	}
+	batch := p.batch
+	p.batch, p.spare, p.bytes = p.spare[:0], nil, 0
+	done := make(chan planDone, 1)
+	p.inflight = done
+	go func() {
+		res, err := p.store.Plan(ctx, batch)
+		done <- planDone{res, err}
+	}()
+	p.spare = batch // the goroutine is done with it once wait returns
+	return nil
+}
+
+// wait waits for the batch planned in the background, if any, and counts it.
+func (p *planner) wait() error {
+	if p.inflight == nil {
+		return nil
+	}
+	d := <-p.inflight
+	p.inflight = nil
+	clear(p.spare) // drop the planned works' references
+	if d.err != nil {
+		return asStoreErr(fmt.Errorf("plan: %w", d.err))
+	}
+	p.counts.Created += d.res.Created
+	p.counts.Existing += d.res.Existing
 	return nil
 }
 
 func (p *planner) full() bool { return p.max > 0 && p.counts.Read >= p.max }
 
 func (p *planner) flush(ctx context.Context) error {
+	if err := p.wait(); err != nil {
+		return err
+	}
 	if len(p.batch) == 0 {
 		return nil
 	}

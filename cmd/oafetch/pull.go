@@ -12,6 +12,8 @@ import (
 	"github.com/oafetch/oafetch/internal/cascade"
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/fulltext"
+	"github.com/oafetch/oafetch/internal/sqlite"
+	"github.com/oafetch/oafetch/internal/telemetry"
 	"github.com/oafetch/oafetch/internal/worker"
 )
 
@@ -119,23 +121,20 @@ func (a *app) pull(cmd *cobra.Command, o *pullOpts, args []string, plan, work bo
 	if err := a.useMetaCache(rt, &o.store, &o.run, log); err != nil {
 		return err
 	}
-	recs, err := reconcile(ctx, store, arts, log)
-	tel.recorder.Recovered(recs)
-	if err != nil {
-		return err
+	if work { // plan only enqueues: the reconciler runs where jobs are processed
+		recs, err := reconcile(ctx, store, arts, log)
+		tel.recorder.Recovered(recs)
+		if err != nil {
+			return err
+		}
 	}
 
 	var counts planCounts
 	var paused error // an OpenAlex query stopped by its daily allowance
 	if plan {
 		p := &planner{store: recordingPlanSink{store, tel.recorder}, report: a.stderr, max: o.in.max}
-		if err := p.planArgs(ctx, args); err != nil {
+		if err := a.planInputs(ctx, p, store, tel.recorder, args, o.in.inputs); err != nil {
 			return err
-		}
-		for _, in := range o.in.inputs {
-			if err := p.planFile(ctx, in, a.stdin); err != nil {
-				return err
-			}
 		}
 		if o.in.query() {
 			if err := a.planQuery(ctx, p, &o.in, rt, store, log); err != nil {
@@ -253,4 +252,47 @@ type collector struct{ works []fulltext.Work }
 func (c *collector) Plan(_ context.Context, works []fulltext.Work) (fulltext.PlanResult, error) {
 	c.works = append(c.works, works...)
 	return fulltext.PlanResult{Created: len(works)}, nil
+}
+
+// planInputs plans the identifiers and --input files through a planning
+// session when the job store has one (SQLite: long transactions, a large
+// page cache while planning only), and closes it before anything else
+// writes to the store.
+func (a *app) planInputs(ctx context.Context, p *planner, store fulltext.JobStore, rec *telemetry.Recorder, args, inputs []string) (retErr error) {
+	if b, ok := store.(bulkPlanner); ok && (len(args) > 0 || len(inputs) > 0) {
+		sess, err := b.BeginPlan(ctx, sqlite.PlanSessionOptions{})
+		if err != nil {
+			return asStoreErr(fmt.Errorf("plan: %w", err))
+		}
+		defer func() {
+			if err := sess.Close(ctx); err != nil && retErr == nil {
+				retErr = asStoreErr(fmt.Errorf("plan: %w", err))
+			}
+		}()
+		p.store = recordingPlanSink{sess, rec}
+		defer func() { p.store = recordingPlanSink{store, rec} }()
+	}
+	// Parse the next batch while one is planned; wait for it before the
+	// session closes (deferred calls run last first).
+	p.async = true
+	defer func() {
+		if err := p.wait(); err != nil && retErr == nil {
+			retErr = err
+		}
+		p.async = false
+	}()
+	if err := p.planArgs(ctx, args); err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if err := p.planFile(ctx, in, a.stdin); err != nil {
+			return err
+		}
+	}
+	return p.flush(ctx)
+}
+
+// bulkPlanner is a job store with planning sessions (internal/sqlite).
+type bulkPlanner interface {
+	BeginPlan(ctx context.Context, o sqlite.PlanSessionOptions) (*sqlite.PlanSession, error)
 }

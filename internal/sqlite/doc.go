@@ -46,6 +46,25 @@
 // Finish records the attempts of the claim in its own transaction
 // (fulltext.Finish.Attempts).
 //
+// # Planning and memory
+//
+// Plan runs one transaction per call. A PlanSession (Store.BeginPlan) is
+// for large inputs (`oafetch plan/pull --input`): its Plan calls share
+// transactions of up to 250,000 works, and the writer's page cache is
+// 64 MiB while it is open. The idempotency key index is in random order (a
+// SHA-256), so each commit rewrites to the WAL nearly every index page its
+// works touched; fewer, larger commits are what made 1,000,000 ids plan in
+// 11 s instead of 49 s on the development machine. The rows of one INSERT
+// are encoded in a second goroutine while SQLite inserts the previous one.
+// Jobs are numbered, and so claimed, in input order either way. A crash
+// loses at most the open transaction; planning again is idempotent.
+//
+// Memory does not grow with the number of jobs: outside a session the
+// writer's page cache is 8 MiB (Close of a session lowers it and runs
+// PRAGMA shrink_memory), each reader's 2 MiB, a checkpointed WAL is cut
+// back to 64 MiB, readers sort (Stats' GROUP BY) in temp files rather than
+// memory, and Each reads a page of jobs at a time.
+//
 // # Fencing
 //
 // Every claim increments the job's epoch. Every write a worker makes is

@@ -90,6 +90,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Page cache sizes in KiB and the WAL size limit in bytes. With the 64 MiB
+// cache on every connection a pull over 100,000 works peaked at 273 MiB RSS,
+// with it on the writer only at 143 MiB (BENCHMARKS.md, P2/P4).
+const (
+	writerCacheKiB = 8 << 10
+	readerCacheKiB = 2 << 10
+	walLimit       = 64 << 20
+)
+
 // dsn builds the modernc.org/sqlite data source name. Writers begin every
 // transaction IMMEDIATE; readers are query-only.
 func dsn(path string, busy time.Duration, writer bool) string {
@@ -98,18 +107,22 @@ func dsn(path string, busy time.Duration, writer bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	// Statement journals of multi-row INSERTs stay in memory, not in temp
-	// files written page by page.
-	q.Add("_pragma", "temp_store(MEMORY)")
 	if writer {
+		// Statement journals of multi-row INSERTs stay in memory, not in
+		// temp files written page by page. Not on readers: the sorts of
+		// their GROUP BY scans (Stats) would then hold every job in memory.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
-		// A 64 MiB page cache keeps the random-order key index of a million
-		// jobs in memory while planning. The writer only: with it on every
-		// reader too, a pull over 100,000 works peaked at 273 MiB RSS
-		// (BENCHMARKS.md, P2/P4).
-		q.Add("_pragma", "cache_size(-65536)")
+		// A bounded page cache, whatever the number of jobs: memory must
+		// not grow with the works planned (P4). A PlanSession raises it
+		// while it plans and lowers it again.
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(writerCacheKiB)+")")
+		// A checkpointed WAL is truncated back to this size, so that one
+		// large planning transaction does not leave a large file behind.
+		q.Add("_pragma", "journal_size_limit("+strconv.Itoa(walLimit)+")")
 	} else {
 		q.Add("_pragma", "query_only(1)")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")
 	}
 	return path + "?" + q.Encode()
 }

@@ -150,14 +150,30 @@ func reconcileArtifacts(ctx context.Context, store fulltext.JobStore, arts fullt
 	}); err != nil {
 		return nil, fmt.Errorf("reconcile artifacts: walk: %w", err)
 	}
+	// Jobs with kept prefixes, listed before the scan so that only they are
+	// remembered (not every job still to run: memory stays flat in the
+	// number of jobs). A prefix kept during the scan waits for the next run.
+	var kept []int64
+	rs, resumable := arts.(fulltext.ResumableStore)
+	if resumable {
+		var err error
+		if kept, err = rs.KeptJobs(ctx); err != nil {
+			return nil, fmt.Errorf("reconcile artifacts: %w", err)
+		}
+	}
+	running := make(map[int64]bool, len(kept)) // jobs with kept prefixes: true while not terminal
+	for _, id := range kept {
+		running[id] = false
+	}
 	var (
-		recs    []fulltext.Recovery
-		broken  []fulltext.Recovery
-		running = map[int64]bool{} // jobs not terminal: their kept prefixes stay
+		recs   []fulltext.Recovery
+		broken []fulltext.Recovery
 	)
 	err := store.Each(ctx, func(j fulltext.Job) error {
 		if !j.State.Terminal() {
-			running[j.ID] = true
+			if _, ok := running[j.ID]; ok {
+				running[j.ID] = true
+			}
 			// In flight or to be replayed: whatever it committed is its own.
 			for _, k := range []fulltext.Kind{fulltext.KindPDF, fulltext.KindXML, fulltext.KindHTML} {
 				delete(stored, fulltext.ArtifactPath(j.Work.ID, k))
@@ -187,12 +203,8 @@ func reconcileArtifacts(ctx context.Context, store fulltext.JobStore, arts fullt
 	if err != nil {
 		return nil, fmt.Errorf("reconcile artifacts: %w", err)
 	}
-	if rs, ok := arts.(fulltext.ResumableStore); ok {
-		jobs, err := rs.KeptJobs(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reconcile artifacts: %w", err)
-		}
-		for _, id := range jobs {
+	if resumable {
+		for _, id := range kept {
 			if running[id] {
 				continue
 			}
