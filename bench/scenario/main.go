@@ -345,7 +345,12 @@ func (e *env) p1(ctx context.Context, out io.Writer) error {
 		od := filepath.Join(e.o.dir, fmt.Sprintf("p1-oafetch-%d", r))
 		ad := filepath.Join(e.o.dir, fmt.Sprintf("p1-aria2c-%d", r))
 		c0, q0 := e.conns.Load(), e.reqs.Load()
-		res, err := e.oafetch(ctx, "pull", od, "--input", in, "--workers", fmt.Sprint(e.o.workers))
+		gfile := od + ".goroutines.txt"
+		res, err := e.oafetch(ctx, "pull", od, "--input", in, "--workers", fmt.Sprint(e.o.workers), "--goroutineprofile", gfile)
+		if err != nil {
+			return err
+		}
+		goroutines, err := goroutinesAtExit(gfile)
 		if err != nil {
 			return err
 		}
@@ -373,21 +378,37 @@ func (e *env) p1(ctx context.Context, out io.Writer) error {
 		ariaConns := e.conns.Load() - c1
 		oaT, arT, rss = append(oaT, total), append(arT, ar.wall), append(rss, res.maxRSS)
 		oaC, arC = append(oaC, res.cpu+exp.cpu), append(arC, ar.cpu)
-		fmt.Fprintf(out, "P1 run=%d n=%d size=%d workers=%d oafetch=%s (pull %s + export %s) oafetch_cpu=%s %s oafetch_ok=%d oafetch_maxrss=%dMiB requests=%d conns=%d reuse=%.1f%% aria2c_bytes=%d aria2c_conns=%d load=%s\n",
+		fmt.Fprintf(out, "P1 run=%d n=%d size=%d workers=%d oafetch=%s (pull %s + export %s) oafetch_cpu=%s %s oafetch_ok=%d oafetch_maxrss=%dMiB requests=%d conns=%d reuse=%.1f%% goroutines_at_exit=%d aria2c_bytes=%d aria2c_conns=%d load=%s\n",
 			r+1, e.o.n, e.o.size, e.o.workers, secs(total), secs(res.wall), secs(exp.wall), secs(res.cpu+exp.cpu),
 			e.vsAria(total, ar.wall, res.cpu+exp.cpu, ar.cpu), codes["ok-pdf"], res.maxRSS>>10, reqs, conns,
-			100*(1-float64(conns)/float64(max(reqs, 1))), got, ariaConns, loadavg())
+			100*(1-float64(conns)/float64(max(reqs, 1))), goroutines, got, ariaConns, loadavg())
 		if codes["ok-pdf"] != e.o.n || got != int64(e.o.n)*e.o.size {
 			return fmt.Errorf("P1 run %d: oafetch ok-pdf %d, aria2c %d bytes; want %d files of %d bytes (codes %v)", r+1, codes["ok-pdf"], got, e.o.n, e.o.size, codes)
 		}
 		_ = os.RemoveAll(od)
 		_ = os.RemoveAll(ad)
+		_ = os.Remove(gfile)
 	}
 	mo, ma := median(oaT), median(arT)
 	co, ca := median(oaC), median(arC)
 	fmt.Fprintf(out, "P1 median of %d: n=%d size=%d oafetch=%s oafetch_cpu=%s %s oafetch_maxrss=%dMiB\n",
 		e.o.runs, e.o.n, e.o.size, secs(mo), secs(co), e.vsAria(mo, ma, co, ca), medianInt(rss)>>10)
 	return nil
+}
+
+// goroutinesAtExit reads the total of a goroutine profile written by
+// oafetch --goroutineprofile: the goroutines alive when the pull ended
+// (P6: it must not grow with the number of requests made).
+func goroutinesAtExit(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if _, err := fmt.Sscanf(string(b), "goroutine profile: total %d", &n); err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return n, nil
 }
 
 // vsAria formats aria2c's wall and CPU times and oafetch's ratios to them.
