@@ -353,13 +353,19 @@ func resRound(ctx context.Context, s ResumableArtifactStore, k fulltext.ResumeKe
 		}
 	}
 	rc, info, found, err := s.Adopt(ctx, k)
-	if err != nil || !found {
-		return fmt.Errorf("job %d: Adopt = %v, %w", k.JobID, found, err)
+	if err != nil {
+		return fmt.Errorf("job %d: Adopt: %w", k.JobID, err)
+	}
+	if !found {
+		return fmt.Errorf("job %d: Adopt found nothing", k.JobID)
 	}
 	got, err := io.ReadAll(rc)
 	_ = rc.Close()
-	if err != nil || !bytes.Equal(got, body) || info.Offset != int64(len(body)) {
-		return fmt.Errorf("job %d: adopted %d bytes (offset %d, err %w), want its own %d", k.JobID, len(got), info.Offset, err, len(body))
+	if err != nil {
+		return fmt.Errorf("job %d: read the adopted prefix: %w", k.JobID, err)
+	}
+	if !bytes.Equal(got, body) || info.Offset != int64(len(body)) {
+		return fmt.Errorf("job %d: adopted %d bytes (offset %d), want its own %d", k.JobID, len(got), info.Offset, len(body))
 	}
 	if drop {
 		if err := s.DropKept(ctx, fulltext.ResumeKey{JobID: k.JobID}); err != nil {
