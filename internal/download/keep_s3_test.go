@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -183,5 +184,91 @@ func TestResumeAcrossAttemptsS3(t *testing.T) {
 				t.Fatalf("stored %d bytes differ from the original", len(got))
 			}
 		})
+	}
+}
+
+// stopS3Store is the S3 store whose temps call onWrite with their size
+// after each write. Its temps add no method (no Checkpoint): the store's
+// own behaviour is what is tested.
+type stopS3Store struct {
+	*s3store.Store
+	onWrite func(size int64)
+}
+
+type stopTemp struct {
+	fulltext.TempArtifact
+	onWrite func(size int64)
+}
+
+func (t *stopTemp) Write(p []byte) (int, error) {
+	n, err := t.TempArtifact.Write(p)
+	t.onWrite(t.Size())
+	return n, err
+}
+
+func (s *stopS3Store) Create(ctx context.Context, l fulltext.Lease) (fulltext.TempArtifact, error) {
+	tmp, err := s.Store.Create(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	return &stopTemp{TempArtifact: tmp, onWrite: s.onWrite}, nil
+}
+
+// Keep keeps the S3 temp inside a stopTemp.
+func (s *stopS3Store) Keep(ctx context.Context, tmp fulltext.TempArtifact, k fulltext.ResumeKey, info fulltext.ResumeInfo) error {
+	if st, ok := tmp.(*stopTemp); ok {
+		tmp = st.TempArtifact
+	}
+	return s.Store.Keep(ctx, tmp, k, info)
+}
+
+// TestStopKeepsBodyS3 is TestStopKeepsBody on the S3 store: a body in
+// flight when the caller stops (a graceful stop past its grace) is kept in
+// the bucket once past MinCheckpointBytes, and the next attempt asks only
+// for the rest and stores the original bytes.
+func TestStopKeepsBodyS3(t *testing.T) {
+	t.Parallel()
+	opts := s3Options(t)
+	bucket := s3Bucket(t, opts)
+	content := makePDF(8 << 20)
+	fs := &flakyServer{content: content, etag: `"big-1"`, modtime: time.Unix(1_700_000_000, 0)}
+	srv := httptest.NewServer(fs)
+	t.Cleanup(srv.Close)
+	st, err := s3store.Open(t.Context(), bucket, "out", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ss := &stopS3Store{Store: st, onWrite: func(n int64) {
+		if n >= 2<<20 {
+			cancel()
+		}
+	}}
+	cand := fulltext.Candidate{URL: srv.URL + "/x.pdf", Kind: fulltext.KindPDF}
+	_, err = download.New(download.Config{}, srv.Client(), ss).Fetch(ctx, lease, cand, download.Hooks{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Fetch = %v, want cancelled", err)
+	}
+	rc, info, found, err := st.Adopt(t.Context(), fulltext.ResumeKey{JobID: lease.JobID, URL: cand.URL})
+	if err != nil || !found || info.Offset < 2<<20 || info.Total != int64(len(content)) {
+		t.Fatalf("Adopt after a stop = %+v %v %v; want the prefix kept", info, found, err)
+	}
+	_ = rc.Close()
+	if temps, err := st.Temps(t.Context()); err != nil || len(temps) != 0 {
+		t.Fatalf("temps left: %v, %v", temps, err)
+	}
+
+	next := len(fs.reqs())
+	f, _, err := attemptS3(t, srv, bucket, opts, fulltext.Lease{JobID: lease.JobID, Epoch: 2})
+	if err != nil {
+		t.Fatalf("attempt after the stop: %v", err)
+	}
+	if f.SHA256 != sha(content) || f.Bytes != int64(len(content)) {
+		t.Fatalf("got %d bytes sha %s, want the original", f.Bytes, f.SHA256)
+	}
+	reqs := fs.reqs()[next:]
+	if len(reqs) != 1 || reqs[0].Get("Range") != fmt.Sprintf("bytes=%d-", info.Offset) {
+		t.Fatalf("requests after the stop: %v, want one with Range: bytes=%d-", reqs, info.Offset)
 	}
 }
