@@ -212,7 +212,7 @@ func TestResumeAcrossAttemptsRestart(t *testing.T) {
 }
 
 // plainStore hides the filestore's ResumableStore methods, as a store that
-// cannot keep prefixes (internal/s3store).
+// cannot keep prefixes.
 type plainStore struct{ fulltext.ArtifactStore }
 
 // TestNoKeepWithoutResumableStore: with a store that cannot keep prefixes

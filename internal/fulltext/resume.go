@@ -27,7 +27,8 @@ type ResumeInfo struct {
 // ResumableStore is an ArtifactStore that can keep the verified prefix of an
 // interrupted transfer across attempts, leases and processes. It is
 // optional: a downloader whose store does not implement it starts every
-// attempt from byte zero. internal/filestore implements it.
+// attempt from byte zero. internal/filestore and internal/s3store
+// implement it (only the filestore also implements CheckpointStore).
 //
 // Kept prefixes are not temps of a lease (Temps does not list them): they
 // belong to the job, and a reconciler removes them once the job is terminal

@@ -4,6 +4,8 @@
 // Layout under s3://bucket/prefix:
 //
 //	.oafetch/tmp/<job>-<epoch>-<random>.part   temps being written
+//	.oafetch/tmp/<job>-keep-<hash(url)>.part   kept prefixes (resume.go)
+//	.oafetch/tmp/<job>-keep-<hash(url)>.json   their sidecars
 //	.oafetch/objects/<aa>/<sha256>             content objects
 //	pdf/10.5555_x.pdf                          friendly objects (copies)
 //
@@ -24,6 +26,12 @@
 //
 // S3 has no hard links: a friendly object is a second copy of the content
 // object (server-side, no bytes through the worker).
+//
+// The Store is a fulltext.ResumableStore (resume.go): the prefix of a
+// transfer interrupted by a retryable failure or a stop is kept for the
+// job's next attempt. It is not a fulltext.CheckpointStore: a streaming
+// upload cannot be made durable midway, so a crash loses the body in
+// flight.
 package s3store
 
 import (
