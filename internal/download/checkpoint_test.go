@@ -29,6 +29,11 @@ type crashStore struct {
 	*filestore.Store
 	crashAfter int // 0: never crash
 	onWrite    func(size int64)
+	// awaitFirst > 0 holds a Write past that size until a first checkpoint
+	// is made: the downloader's checkpoints run in a goroutine, which a
+	// loaded machine may not schedule before the body ends.
+	awaitFirst int64
+	first      chan struct{} // closed at the first checkpoint (when awaitFirst > 0)
 
 	mu      sync.Mutex
 	offsets []int64 // the checkpoints made, in order
@@ -66,6 +71,12 @@ func (s *crashStore) Keep(ctx context.Context, tmp fulltext.TempArtifact, k full
 }
 
 func (t *crashTemp) Write(p []byte) (int, error) {
+	if t.s.awaitFirst > 0 && t.TempArtifact.Size() >= t.s.awaitFirst {
+		select {
+		case <-t.s.first:
+		case <-time.After(10 * time.Second): // a bound, not a synchronisation: the test then fails on the count
+		}
+	}
 	t.s.mu.Lock()
 	defer t.s.mu.Unlock()
 	if t.crashed {
@@ -92,6 +103,9 @@ func (t *crashTemp) Checkpoint(ctx context.Context, k fulltext.ResumeKey, info f
 	}
 	t.s.offsets = append(t.s.offsets, t.Size())
 	t.past = 0
+	if t.s.awaitFirst > 0 && len(t.s.offsets) == 1 {
+		close(t.s.first)
+	}
 	return nil
 }
 
@@ -243,6 +257,9 @@ func TestCheckpointSmallFiles(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = st.Close() })
 			cs := &crashStore{Store: st}
+			if tc.want > 0 {
+				cs.awaitFirst, cs.first = int64(tc.size)-int64(tc.size)/4, make(chan struct{})
+			}
 			f, err := download.New(tc.cfg, srv.Client(), cs).Fetch(t.Context(), lease, fulltext.Candidate{URL: srv.URL + "/x.pdf", Kind: fulltext.KindPDF}, download.Hooks{})
 			if err != nil {
 				t.Fatal(err)

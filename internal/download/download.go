@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
@@ -87,6 +88,17 @@ type Downloader struct {
 	client *http.Client
 	store  fulltext.ArtifactStore
 	check  *verify.Checker
+	kept   sync.Map // job id → struct{}: jobs this Downloader kept a prefix for (TakeKept)
+}
+
+// TakeKept reports whether this Downloader kept a prefix for the job since
+// the last TakeKept of that job, and forgets it. A worker asks at the end
+// of a claim: prefixes can only exist for a job that an earlier lease or
+// this Downloader kept one for, so a first lease (epoch 1) that kept none
+// has nothing to drop (on S3, dropping costs a LIST request).
+func (d *Downloader) TakeKept(jobID int64) bool {
+	_, ok := d.kept.LoadAndDelete(jobID)
+	return ok
 }
 
 // New returns a Downloader using a copy of client whose CheckRedirect stops

@@ -189,5 +189,8 @@ func (r *run) keep(tmp fulltext.TempArtifact, body *meter, err error) bool {
 		return false
 	}
 	info := fulltext.ResumeInfo{Validator: r.resume.validator, Total: r.resume.total, Offset: body.n}
+	// Marked before Keep: a Keep that fails half-way may still leave
+	// something for DropKept to remove.
+	r.d.kept.Store(r.l.JobID, struct{}{})
 	return rs.Keep(context.WithoutCancel(r.parent), tmp, r.key, info) == nil
 }

@@ -103,7 +103,7 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)
 	}
-	if rs, ok := p.artifacts.(fulltext.ResumableStore); ok && fin.State.Terminal() {
+	if rs, ok := p.artifacts.(fulltext.ResumableStore); ok && p.mayHaveKept(r.lease) && fin.State.Terminal() {
 		// Prefixes kept for a later attempt are no longer wanted (the
 		// reconciler removes them too, should this fail).
 		if err := rs.DropKept(ctx, fulltext.ResumeKey{JobID: j.ID}); err != nil {
@@ -351,4 +351,24 @@ func (p *Pool) interruptedOps(ctx context.Context, jobID int64) []fulltext.Op {
 		out = append(out, op)
 	}
 	return out
+}
+
+// keptTaker is a Committer that knows which jobs it kept prefixes for
+// (download.Downloader.TakeKept).
+type keptTaker interface {
+	TakeKept(jobID int64) bool
+}
+
+// mayHaveKept reports whether prefixes may be kept for l's job: by an
+// earlier lease (epoch > 1: its holder may have kept one, or crashed with
+// a checkpointed temp), or by this one, as the Committer says. A Committer
+// that cannot say is assumed to have kept one. It forgets what the
+// Committer knew of the job, so call it once per claim.
+func (p *Pool) mayHaveKept(l fulltext.Lease) bool {
+	kt, ok := p.commit.(keptTaker)
+	if !ok {
+		return true
+	}
+	kept := kt.TakeKept(l.JobID)
+	return kept || l.Epoch > 1
 }
