@@ -39,8 +39,9 @@ type jobRun struct {
 
 // process carries one job from LEASED to its next state. It returns an
 // error only for store failures that should stop the pool; a lost lease is
-// logged and the job left to its new holder.
-func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
+// logged and the job left to its new holder. almostIdle (may be nil) is
+// called when only the job's Finish is left to write (see work).
+func (p *Pool) process(ctx context.Context, j fulltext.Job, almostIdle func()) error {
 	r := &jobRun{p: p, job: j, lease: j.Lease(), state: j.State}
 	jobCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -99,6 +100,9 @@ func (p *Pool) process(ctx context.Context, j fulltext.Job) error {
 	fin.Attempts = res.Attempts // recorded in the Finish transaction
 	if err := failpoint.Inject("before-finish"); err != nil {
 		return r.storeErr("finish", err)
+	}
+	if almostIdle != nil {
+		almostIdle()
 	}
 	if err := p.store.Finish(ctx, r.lease, fin); err != nil {
 		return r.storeErr("finish", err)

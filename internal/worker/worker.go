@@ -206,19 +206,35 @@ func (p *Pool) Run(ctx context.Context, stop context.Context) error {
 }
 
 // work is one worker: say it is idle, take a job, process it, repeat until
-// the claimer closes jobs.
+// the claimer closes jobs. It says it is idle a little early — when the
+// job's Finish is about to be written (process's almostIdle) — so that the
+// claim of its next job runs in the same group transaction as that Finish
+// (internal/sqlite group commit) and the next job is at hand when the
+// Finish returns.
 func (p *Pool) work(ctx context.Context, idle chan<- struct{}, jobs <-chan fulltext.Job) error {
-	for {
+	signalled := false
+	signal := func() bool {
+		if signalled {
+			return true
+		}
 		select {
-		case idle <- struct{}{}:
+		case idle <- struct{}{}: // never blocks long: one signal per worker at most
+			signalled = true
+			return true
 		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		if !signal() {
 			return nil
 		}
 		j, ok := <-jobs
 		if !ok {
 			return nil
 		}
-		if err := p.process(ctx, j); err != nil {
+		signalled = false
+		if err := p.process(ctx, j, func() { signal() }); err != nil {
 			return err
 		}
 	}
