@@ -73,6 +73,11 @@ type JobStore interface {
 	Ledger(ctx context.Context, jobID int64) ([]LedgerEntry, error)
 	// Stats counts jobs by state and code, live leases and per-source yield.
 	Stats(ctx context.Context) (Stats, error)
+	// Pending reports whether some job is not terminal: PLANNED (due or
+	// waiting for its retry time) or held under a lease, live or expired.
+	// It is what a drained pool asks before it stops — the answer Stats
+	// would give, without counting the whole store.
+	Pending(ctx context.Context) (bool, error)
 
 	// GetMeta and SetMeta keep small named values (a query's saved cursor).
 	GetMeta(ctx context.Context, key string) (string, bool, error)

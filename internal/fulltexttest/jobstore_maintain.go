@@ -18,6 +18,7 @@ func maintainCases() []jobStoreCase {
 		{"Requeue/SupersedesFinalize", testRequeue},
 		{"Retry/ByCodesAndAllRetryable", testRetry},
 		{"Stats/Counts", testStats},
+		{"Pending/FollowsTheJobs", testPending},
 	}
 }
 
@@ -277,4 +278,52 @@ func nonZero[K comparable](m map[K]int) map[K]int {
 		}
 	}
 	return out
+}
+
+// testPending: Pending is true exactly while some job is not terminal —
+// planned (due or waiting for its retry time), leased, moved on by a step,
+// or leased and expired — and agrees with Stats at every point.
+func testPending(t *testing.T, h *harness) {
+	check := func(when string, want bool) {
+		t.Helper()
+		got, err := h.s.Pending(t.Context())
+		if err != nil {
+			t.Fatalf("%s: Pending: %v", when, err)
+		}
+		fromStats := false
+		for s, n := range h.stats().ByState {
+			fromStats = fromStats || (n > 0 && !s.Terminal())
+		}
+		if got != want || fromStats != want {
+			t.Errorf("%s: Pending = %v (Stats says %v), want %v", when, got, fromStats, want)
+		}
+	}
+	check("empty store", false)
+	ws := works("pend", 3)
+	h.plan(ws...)
+	check("planned", true)
+	jobs := h.claim("w", 3, time.Minute)
+	if len(jobs) != 3 {
+		t.Fatalf("claimed %d jobs, want 3", len(jobs))
+	}
+	check("leased", true)
+	h.finalize(jobs[0].Lease(), "unpaywall")
+	h.fail(jobs[1].Lease(), fulltext.CodeNotFound)
+	h.step(jobs[2].Lease(), fulltext.Step{Op: fulltext.OpHead, Status: fulltext.OpCompleted, To: fulltext.StateHeadDone})
+	check("one job past HEAD", true)
+	h.clock.Advance(2 * time.Minute)
+	check("its lease expired", true)
+	again := h.reconcile()
+	if len(again) == 0 {
+		t.Fatal("reconcile recovered nothing")
+	}
+	check("reconciled to PLANNED", true)
+	j := h.claimOne("w", time.Minute)
+	h.finish(j.Lease(), fulltext.Finish{State: fulltext.StatePlanned, Outcome: fulltext.OutcomeRetry,
+		Code: fulltext.CodeServerError, Detail: "503", NotBefore: h.clock.Now().Add(time.Hour)})
+	check("waiting for its retry time", true)
+	h.clock.Advance(2 * time.Hour)
+	j = h.claimOne("w", time.Minute)
+	h.fail(j.Lease(), fulltext.CodeServerError)
+	check("all terminal", false)
 }

@@ -116,6 +116,20 @@ func (s *Store) Ledger(ctx context.Context, jobID int64) ([]fulltext.LedgerEntry
 	return out, nil
 }
 
+// Pending reports whether some job is not terminal (see
+// fulltext.JobStore), from the two partial indexes: a non-terminal job is
+// PLANNED (jobs_claim) or holds a lease (jobs_lease: lease_until is set in
+// every leased state and cleared by Finish, Release and the reconciler).
+func (s *Store) Pending(ctx context.Context) (bool, error) {
+	var pending bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'PLANNED')
+		OR EXISTS (SELECT 1 FROM jobs WHERE lease_until IS NOT NULL AND state IN ('LEASED', 'HEAD_DONE', 'RESUME_OK', 'STREAMING'))`).Scan(&pending)
+	if err != nil {
+		return false, fmt.Errorf("postgres: pending: %w", err)
+	}
+	return pending, nil
+}
+
 // Stats counts jobs by state, code and outcome (jobs without a code or
 // outcome are not counted there), finished jobs with outcome ok by
 // Result.Source, and live leases (unexpired, by database time) in total

@@ -133,6 +133,24 @@ func (s *Store) Ledger(ctx context.Context, jobID int64) ([]fulltext.LedgerEntry
 	return out, nil
 }
 
+// pendingSQL answers Pending from the two partial indexes: a non-terminal
+// job is PLANNED (jobs_claim) or holds a lease (jobs_lease: every leased
+// state has lease_until > 0; Finish, Release and the reconciler clear it).
+const pendingSQL = `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'PLANNED')
+	OR EXISTS (SELECT 1 FROM jobs WHERE lease_until > 0 AND state IN ('LEASED', 'HEAD_DONE', 'RESUME_OK', 'STREAMING'))`
+
+// Pending reports whether some job is not terminal (see fulltext.JobStore).
+func (s *Store) Pending(ctx context.Context) (bool, error) {
+	var pending bool
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, pendingSQL).Scan(&pending)
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: pending: %w", err)
+	}
+	return pending, nil
+}
+
 // Stats counts jobs by state, code and outcome (jobs without a code or
 // outcome are not counted there), finished jobs with outcome ok by
 // Result.Source, and live leases (unexpired, by the store's clock) in total

@@ -322,15 +322,12 @@ func (p *Pool) pending(ctx context.Context) (bool, error) {
 	if p.drained {
 		return false, nil
 	}
-	st, err := p.store.Stats(ctx)
+	pending, err := p.store.Pending(ctx)
 	if err != nil {
-		return false, fmt.Errorf("stats: %w", err)
+		return false, fmt.Errorf("pending: %w", err)
 	}
-	for s, n := range st.ByState {
-		if n > 0 && !s.Terminal() {
-			return true, nil
-		}
+	if !pending {
+		p.drained = true
 	}
-	p.drained = true
-	return false, nil
+	return pending, nil
 }
