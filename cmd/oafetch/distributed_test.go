@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/minio/minio-go/v7"
 
 	"github.com/oafetch/oafetch/internal/postgres"
 	"github.com/oafetch/oafetch/internal/s3store"
+	"github.com/oafetch/oafetch/internal/s3store/s3storetest"
 )
 
 // distributedEnv returns the test PostgreSQL DSN and S3 endpoint started
@@ -37,12 +35,10 @@ func distributedEnv(t *testing.T) (dsn, endpoint string) {
 // fleetStores makes a PostgreSQL schema and an S3 bucket of the test's own
 // (dropped when it ends) and returns the DSN that selects the schema, the
 // bucket and the S3 options.
-func fleetStores(t *testing.T, dsn, endpoint string) (fleetDSN, bucket string, s3opts s3store.Options) {
+func fleetStores(t *testing.T, dsn string) (fleetDSN, bucket string, s3opts s3store.Options) {
 	t.Helper()
 	ctx := t.Context()
-	rnd := make([]byte, 5)
-	_, _ = rand.Read(rnd)
-	name := "fleet_" + hex.EncodeToString(rnd)
+	name := s3storetest.Name("fleet_")
 
 	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -63,30 +59,8 @@ func fleetStores(t *testing.T, dsn, endpoint string) (fleetDSN, bucket string, s
 	qv.Set("search_path", name)
 	u.RawQuery = qv.Encode()
 
-	s3opts = s3store.Options{Endpoint: endpoint, PathStyle: true,
-		AccessKey: os.Getenv("OAFETCH_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("OAFETCH_TEST_S3_SECRET_KEY")}
-	mc, err := s3store.NewClient(s3opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket = strings.ReplaceAll(name, "_", "-")
-	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		for o := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = mc.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		for up := range mc.ListIncompleteUploads(ctx, bucket, "", true) {
-			if up.Err == nil {
-				_ = mc.RemoveIncompleteUpload(ctx, bucket, up.Key)
-			}
-		}
-		_ = mc.RemoveBucket(ctx, bucket)
-	})
+	s3opts = s3storetest.Options(t)
+	bucket = s3storetest.Bucket(t, s3opts, "fleet-")
 	return u.String(), bucket, s3opts
 }
 
@@ -99,7 +73,7 @@ func TestFleetOnPostgresAndS3(t *testing.T) {
 	t.Parallel()
 	dsn, endpoint := distributedEnv(t)
 	ctx := t.Context()
-	fleetDSN, bucket, s3opts := fleetStores(t, dsn, endpoint)
+	fleetDSN, bucket, s3opts := fleetStores(t, dsn)
 	out := "s3://" + bucket + "/run"
 
 	sim := startSim(t, 60)

@@ -79,7 +79,7 @@ func TestTortureFleet(t *testing.T) {
 	t.Parallel()
 	dsn, endpoint := distributedEnv(t)
 	ctx := t.Context()
-	fleetDSN, bucket, s3opts := fleetStores(t, dsn, endpoint)
+	fleetDSN, bucket, s3opts := fleetStores(t, dsn)
 	out := "s3://" + bucket + "/run"
 
 	sim := startSim(t, 40)

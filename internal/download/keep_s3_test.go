@@ -3,82 +3,19 @@ package download_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 
 	"github.com/oafetch/oafetch/internal/download"
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/s3store"
+	"github.com/oafetch/oafetch/internal/s3store/s3storetest"
 )
-
-// s3Options returns the options of the test S3 server
-// (scripts/test-services.sh), with a transport of its own whose idle
-// connections are closed when t ends (goleak). Without a server the test
-// is skipped locally and fails in CI.
-func s3Options(t *testing.T) s3store.Options {
-	t.Helper()
-	endpoint := os.Getenv("OAFETCH_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OAFETCH_TEST_S3_ENDPOINT is not set: CI must start an S3 server (scripts/test-services.sh)")
-		}
-		t.Skip("OAFETCH_TEST_S3_ENDPOINT is not set; start a server with: eval \"$(scripts/test-services.sh start)\"")
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	return s3store.Options{
-		Endpoint:  endpoint,
-		Region:    os.Getenv("OAFETCH_TEST_S3_REGION"),
-		PathStyle: true,
-		AccessKey: os.Getenv("OAFETCH_TEST_S3_ACCESS_KEY"),
-		SecretKey: os.Getenv("OAFETCH_TEST_S3_SECRET_KEY"),
-		Transport: tr,
-	}
-}
-
-// s3Bucket creates a fresh bucket, emptied and removed when t ends.
-func s3Bucket(t *testing.T, opts s3store.Options) string {
-	t.Helper()
-	c, err := s3store.NewClient(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	bucket := "oafetch-dl-" + hex.EncodeToString(b)
-	if err := c.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("MakeBucket: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = c.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		for u := range c.ListIncompleteUploads(ctx, bucket, "", true) {
-			if u.Err == nil {
-				_ = c.RemoveIncompleteUpload(ctx, bucket, u.Key)
-			}
-		}
-		if err := c.RemoveBucket(ctx, bucket); err != nil {
-			t.Errorf("RemoveBucket %s: %v", bucket, err)
-		}
-	})
-	return bucket
-}
 
 // attemptS3 fetches the candidate for lease l with a new Downloader on a
 // store handle opened anew, as a new process would.
@@ -116,9 +53,9 @@ func TestResumeAcrossAttemptsS3(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("seed=%d,size=%d", tc.seed, tc.size), func(t *testing.T) {
 			t.Parallel()
-			opts := s3Options(t)
+			opts := s3storetest.Options(t)
 			opts.PartSize = tc.partSize
-			bucket := s3Bucket(t, opts)
+			bucket := s3storetest.Bucket(t, opts, "oafetch-dl-")
 			content := makePDF(tc.size)
 			size := int64(len(content))
 			rng := mrand.New(mrand.NewPCG(tc.seed, 7))
@@ -228,8 +165,8 @@ func (s *stopS3Store) Keep(ctx context.Context, tmp fulltext.TempArtifact, k ful
 // for the rest and stores the original bytes.
 func TestStopKeepsBodyS3(t *testing.T) {
 	t.Parallel()
-	opts := s3Options(t)
-	bucket := s3Bucket(t, opts)
+	opts := s3storetest.Options(t)
+	bucket := s3storetest.Bucket(t, opts, "oafetch-dl-")
 	content := makePDF(8 << 20)
 	fs := &flakyServer{content: content, etag: `"big-1"`, modtime: time.Unix(1_700_000_000, 0)}
 	srv := httptest.NewServer(fs)

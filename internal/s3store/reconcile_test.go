@@ -11,6 +11,7 @@ import (
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/s3store"
+	"github.com/oafetch/oafetch/internal/s3store/s3storetest"
 	"github.com/oafetch/oafetch/internal/sqlite"
 	"github.com/oafetch/oafetch/internal/worker"
 )
@@ -24,8 +25,8 @@ import (
 func TestReconcileOnS3(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	bucket := newBucket(t)
-	arts, err := s3store.Open(ctx, bucket, "rec", testOptions(t))
+	bucket := s3storetest.Bucket(t, s3storetest.Options(t), "oafetch-test-")
+	arts, err := s3store.Open(ctx, bucket, "rec", s3storetest.Options(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/fulltexttest"
 	"github.com/oafetch/oafetch/internal/s3store"
+	"github.com/oafetch/oafetch/internal/s3store/s3storetest"
 )
 
 func TestResumableStoreConformance(t *testing.T) {
 	t.Parallel()
-	bucket := newBucket(t)
+	bucket := s3storetest.Bucket(t, s3storetest.Options(t), "oafetch-test-")
 	fulltexttest.RunResumableStoreTests(t, func(t *testing.T) fulltexttest.ResumableArtifactStore {
-		s, err := s3store.Open(t.Context(), bucket, randomName("run-")+"/out", testOptions(t))
+		s, err := s3store.Open(t.Context(), bucket, s3storetest.Name("run-")+"/out", s3storetest.Options(t))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -51,8 +52,8 @@ func keptKeys(t *testing.T, c *minio.Client, bucket, prefix string) (part, side 
 // adopted; KeptJobs still lists the job so that the reconciler removes it.
 func TestKeptDamaged(t *testing.T) {
 	t.Parallel()
-	bucket := newBucket(t)
-	s, err := s3store.Open(t.Context(), bucket, "dmg", testOptions(t))
+	bucket := s3storetest.Bucket(t, s3storetest.Options(t), "oafetch-test-")
+	s, err := s3store.Open(t.Context(), bucket, "dmg", s3storetest.Options(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +124,8 @@ func TestKeptDamaged(t *testing.T) {
 // (several parts) and adopts it byte for byte.
 func TestKeepMultipart(t *testing.T) {
 	t.Parallel()
-	bucket := newBucket(t)
-	opts := testOptions(t)
+	bucket := s3storetest.Bucket(t, s3storetest.Options(t), "oafetch-test-")
+	opts := s3storetest.Options(t)
 	opts.PartSize = 5 << 20
 	s, err := s3store.Open(t.Context(), bucket, "big", opts)
 	if err != nil {

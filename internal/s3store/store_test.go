@@ -2,92 +2,25 @@ package s3store_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/fulltexttest"
 	"github.com/oafetch/oafetch/internal/s3store"
+	"github.com/oafetch/oafetch/internal/s3store/s3storetest"
 )
-
-// testOptions returns the options of the test server
-// (scripts/test-services.sh). Without one the test is skipped locally and
-// fails in CI.
-func testOptions(t testing.TB) s3store.Options {
-	t.Helper()
-	endpoint := os.Getenv("OAFETCH_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OAFETCH_TEST_S3_ENDPOINT is not set: CI must start an S3 server (scripts/test-services.sh)")
-		}
-		t.Skip("OAFETCH_TEST_S3_ENDPOINT is not set; start a server with: eval \"$(scripts/test-services.sh start)\"")
-	}
-	return s3store.Options{
-		Endpoint:  endpoint,
-		Region:    os.Getenv("OAFETCH_TEST_S3_REGION"),
-		PathStyle: true,
-		AccessKey: os.Getenv("OAFETCH_TEST_S3_ACCESS_KEY"),
-		SecretKey: os.Getenv("OAFETCH_TEST_S3_SECRET_KEY"),
-	}
-}
-
-func randomName(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-// newBucket creates a fresh bucket, emptied and removed when t ends.
-func newBucket(t testing.TB) string {
-	t.Helper()
-	opts := testOptions(t)
-	bucket := randomName("oafetch-test-")
-	c := client(t, opts)
-	if err := c.MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("MakeBucket: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for o := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
-			if o.Err == nil {
-				_ = c.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{})
-			}
-		}
-		for u := range c.ListIncompleteUploads(ctx, bucket, "", true) {
-			if u.Err == nil {
-				_ = c.RemoveIncompleteUpload(ctx, bucket, u.Key)
-			}
-		}
-		if err := c.RemoveBucket(ctx, bucket); err != nil {
-			t.Errorf("RemoveBucket %s: %v", bucket, err)
-		}
-	})
-	return bucket
-}
-
-func client(t testing.TB, opts s3store.Options) *minio.Client {
-	t.Helper()
-	c, err := s3store.NewClient(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 func TestArtifactStoreConformance(t *testing.T) {
 	t.Parallel()
-	bucket := newBucket(t)
+	bucket := s3storetest.Bucket(t, s3storetest.Options(t), "oafetch-test-")
 	fulltexttest.RunArtifactStoreTests(t, func(t *testing.T) fulltext.ArtifactStore {
-		s, err := s3store.Open(t.Context(), bucket, randomName("run-")+"/out", testOptions(t))
+		s, err := s3store.Open(t.Context(), bucket, s3storetest.Name("run-")+"/out", s3storetest.Options(t))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -100,8 +33,8 @@ func TestArtifactStoreConformance(t *testing.T) {
 // (more than one part buffer).
 func TestMultipartStreamed(t *testing.T) {
 	t.Parallel()
-	bucket := newBucket(t)
-	opts := testOptions(t)
+	bucket := s3storetest.Bucket(t, s3storetest.Options(t), "oafetch-test-")
+	opts := s3storetest.Options(t)
 	opts.PartSize = 5 << 20
 	s, err := s3store.Open(t.Context(), bucket, "big", opts)
 	if err != nil {
@@ -153,7 +86,7 @@ func TestMultipartStreamed(t *testing.T) {
 
 func TestOpenMissingBucket(t *testing.T) {
 	t.Parallel()
-	if _, err := s3store.Open(t.Context(), randomName("missing-"), "", testOptions(t)); err == nil {
+	if _, err := s3store.Open(t.Context(), s3storetest.Name("missing-"), "", s3storetest.Options(t)); err == nil {
 		t.Fatal("Open of a missing bucket succeeded")
 	}
 }
