@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/oafetch/oafetch/internal/filestore"
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/source"
-	"github.com/oafetch/oafetch/internal/sqlite"
 	"github.com/oafetch/oafetch/internal/worker"
 )
 
@@ -61,18 +59,7 @@ func TestDropKeptOnlyWhenSomethingMayBeKept(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			clock := fulltext.NewStubClock(time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))
-			store, err := sqlite.Open(t.Context(), filepath.Join(dir, "jobs.sqlite"), sqlite.Options{Clock: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = store.Close() })
-			fs, err := filestore.Open(filepath.Join(dir, "out"), filestore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = fs.Close() })
+			clock, store, fs := openStores(t)
 			arts := &dropCounter{Store: fs}
 			pdf := testPDF(t)
 			cut := len(pdf) - 40

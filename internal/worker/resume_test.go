@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,10 +14,8 @@ import (
 
 	"github.com/oafetch/oafetch/internal/cascade"
 	"github.com/oafetch/oafetch/internal/download"
-	"github.com/oafetch/oafetch/internal/filestore"
 	"github.com/oafetch/oafetch/internal/fulltext"
 	"github.com/oafetch/oafetch/internal/source"
-	"github.com/oafetch/oafetch/internal/sqlite"
 	"github.com/oafetch/oafetch/internal/worker"
 )
 
@@ -34,18 +31,7 @@ func (c finishSignal) JobFinished(_ fulltext.Job, f fulltext.Finish, _ []fulltex
 // the work is finalized with the original bytes.
 func TestPoolResumesAcrossClaims(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	clock := fulltext.NewStubClock(time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC))
-	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "jobs.sqlite"), sqlite.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	arts, err := filestore.Open(filepath.Join(dir, "out"), filestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = arts.Close() })
+	clock, store, arts := openStores(t)
 	pdf := testPDF(t)
 	// Cut past the sniffed head (download.HeadSize): a body cut inside it
 	// never reaches a temp, so there is nothing to keep.

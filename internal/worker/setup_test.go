@@ -40,9 +40,9 @@ type bundle struct {
 	work  fulltext.Work
 }
 
-// setup starts handler on loopback and a pool whose only source offers
-// <server>/a.pdf for every work, and plans one work.
-func setup(t *testing.T, handler func(b *bundle, w http.ResponseWriter, r *http.Request)) *bundle {
+// openStores opens a real job store (with a stub clock) and a real file
+// store in a temporary directory, closed when t ends.
+func openStores(t *testing.T) (*fulltext.StubClock, *sqlite.Store, *filestore.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	clock := fulltext.NewStubClock(time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC))
@@ -56,6 +56,14 @@ func setup(t *testing.T, handler func(b *bundle, w http.ResponseWriter, r *http.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = arts.Close() })
+	return clock, store, arts
+}
+
+// setup starts handler on loopback and a pool whose only source offers
+// <server>/a.pdf for every work, and plans one work.
+func setup(t *testing.T, handler func(b *bundle, w http.ResponseWriter, r *http.Request)) *bundle {
+	t.Helper()
+	clock, store, arts := openStores(t)
 	b := &bundle{store: store, arts: arts, clock: clock, logs: &syncBuffer{}, pdf: testPDF(t)}
 	b.log = slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
@@ -68,6 +76,7 @@ func setup(t *testing.T, handler func(b *bundle, w http.ResponseWriter, r *http.
 	b.pool = worker.New(worker.Config{Workers: 1, Owner: "victim", LeaseTTL: ttl, Clock: clock, Logger: b.log, ReconcileEvery: -1},
 		store, arts, c, dl, nil)
 
+	var err error
 	b.work, err = fulltext.ParseWork("10.5555/fence.1")
 	if err != nil {
 		t.Fatal(err)
