@@ -123,7 +123,7 @@ func (s *Store) Ledger(ctx context.Context, jobID int64) ([]fulltext.LedgerEntry
 func (s *Store) Pending(ctx context.Context) (bool, error) {
 	var pending bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'PLANNED')
-		OR EXISTS (SELECT 1 FROM jobs WHERE lease_until IS NOT NULL AND state IN ('LEASED', 'HEAD_DONE', 'RESUME_OK', 'STREAMING'))`).Scan(&pending)
+		OR EXISTS (SELECT 1 FROM jobs WHERE lease_until IS NOT NULL)`).Scan(&pending)
 	if err != nil {
 		return false, fmt.Errorf("postgres: pending: %w", err)
 	}

@@ -135,9 +135,10 @@ func (s *Store) Ledger(ctx context.Context, jobID int64) ([]fulltext.LedgerEntry
 
 // pendingSQL answers Pending from the two partial indexes: a non-terminal
 // job is PLANNED (jobs_claim) or holds a lease (jobs_lease: every leased
-// state has lease_until > 0; Finish, Release and the reconciler clear it).
+// state has lease_until > 0 — the claim query relies on it too — and
+// Finish, Release and the reconciler clear it).
 const pendingSQL = `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'PLANNED')
-	OR EXISTS (SELECT 1 FROM jobs WHERE lease_until > 0 AND state IN ('LEASED', 'HEAD_DONE', 'RESUME_OK', 'STREAMING'))`
+	OR EXISTS (SELECT 1 FROM jobs WHERE lease_until > 0)`
 
 // Pending reports whether some job is not terminal (see fulltext.JobStore).
 func (s *Store) Pending(ctx context.Context) (bool, error) {
