@@ -254,7 +254,7 @@ func literal(s, b []byte, i int) ([]byte, int) {
 			s = append(s, c)
 		default:
 			if c >= utf8.RuneSelf {
-				s = utf8.AppendRune(s, rune(c))
+				s = appendLatin1(s, c)
 				continue
 			}
 			// A run of plain ASCII is copied at once.

@@ -280,9 +280,7 @@ var stop = map[string]bool{
 
 // tokens splits s into lower-case words of letters and digits.
 func tokens(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !isWord(r) })
 }
 
 // significant returns the distinct non-stop-word tokens of a title.
